@@ -1,0 +1,88 @@
+//! HTTP bodies as cassettes store them: JSON values, text (HuJSON policy files, form bodies), or
+//! bytes (base64). Also the HuJSON reader used for policy files: strict HuJSON, which is JSON
+//! plus comments and trailing commas and nothing else from JSON5.
+
+use serde_json::Value;
+
+/// A request or response body. In a cassette it is exactly one of the keys `json`, `text` or
+/// `base64`; no key means an empty body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Body {
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Body::Empty)
+    }
+
+    /// The cassette key this body is stored under, `None` for an empty body.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("json"),
+            Body::Text(_) => Some("text"),
+            Body::Binary(_) => Some("base64"),
+        }
+    }
+}
+
+/// A HuJSON syntax error, with its position inside the text (1-based).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} at line {line}, column {column}")]
+pub struct HujsonError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses HuJSON (JSON with `//` and `/* */` comments and trailing commas) into a JSON value.
+pub fn parse_hujson(text: &str) -> Result<Value, HujsonError> {
+    let options = jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    };
+    match jsonc_parser::parse_to_serde_value::<Option<Value>>(text, &options) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(HujsonError {
+            line: 1,
+            column: 1,
+            message: "no value".into(),
+        }),
+        Err(err) => Err(HujsonError {
+            line: err.line_display(),
+            column: err.column_display(),
+            message: err.kind().to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hujson_allows_comments_and_trailing_commas() {
+        let v = parse_hujson("// policy\n{\"acls\": [1, 2,], /* c */}").unwrap();
+        assert_eq!(v, serde_json::json!({"acls": [1, 2]}));
+    }
+
+    #[test]
+    fn hujson_rejects_json5_extensions_with_position() {
+        let err = parse_hujson("{\n  'acls': []\n}").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 3));
+        assert!(parse_hujson("{acls: []}").is_err());
+        assert!(parse_hujson("{\"n\": 0x10}").is_err());
+    }
+}

@@ -1,0 +1,61 @@
+//! The command line: flags and subcommands only, no behaviour. DESIGN.md fixes this surface;
+//! `run()` in lib.rs dispatches on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tailtape", version, about = "Record/replay contract tests for the Tailscale API v2")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every request and response in cassettes against the documented schemas.
+    Validate(ValidateArgs),
+    /// Inspect the operation schemas.
+    Schemas {
+        #[command(subcommand)]
+        command: SchemasCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Cassette files or directories (searched for *.json). Default: the bundled cassettes.
+    #[arg(value_name = "CASSETTE|DIR")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemasDir {
+    /// Read the operation schemas from DIR instead of the embedded ones.
+    #[arg(long = "schemas", value_name = "DIR", env = "TAILTAPE_SCHEMAS")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemasCommand {
+    /// Print the operation table: operationId, method, path template, documented statuses.
+    List {
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}

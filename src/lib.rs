@@ -1,0 +1,38 @@
+//! tailtape: a record/replay contract-test harness for the Tailscale HTTP API v2.
+//!
+//! The binary is a thin shell over [`run`], so tests drive the whole program in-process. The
+//! pieces, each in its own module: the cassette format ([`cassette`], bodies in [`body`]), the
+//! operation table ([`routes`]), schema compilation and checks ([`schema`]) producing
+//! [`finding`]s, and the `validate` command ([`validate`]). `schemas/` and `cassettes/` are
+//! embedded at build time ([`embedded`]).
+
+pub mod body;
+pub mod cassette;
+pub mod cli;
+pub mod embedded;
+pub mod finding;
+mod locate;
+pub mod routes;
+pub mod schema;
+pub mod validate;
+
+use std::process::ExitCode;
+
+pub use cli::Cli;
+
+use cli::{Command, SchemasCommand};
+
+/// Runs one command. `Ok` carries the exit code for a finished run (0 pass, 1 contract failed);
+/// an `Err` is bad usage or bad input, which `main` reports and exits with 2.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::command(&args),
+        Command::Schemas {
+            command: SchemasCommand::List { schemas },
+        } => {
+            let contract = schema::Contract::load(schemas.dir.as_deref())?;
+            print!("{}", contract.table().listing());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The operation table: `schemas/operations.json` maps each documented operation (by its
+//! OpenAPI operationId) to its method, path template, parameters, request body and responses
+//! per status. This module reads the table and finds the operation for a method and path;
+//! `schema.rs` compiles the schemas the table names.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A media type a body may be sent in. A `hujson` body is stored as text and parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Media {
+    Json,
+    Hujson,
+}
+
+impl Media {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Media::Json => "application/json",
+            Media::Hujson => "application/hujson",
+        }
+    }
+}
+
+fn json_only() -> Vec<Media> {
+    vec![Media::Json]
+}
+
+/// A documented body: the schema it must match (a reference like `device.json#/$defs/Device`),
+/// the media types it may come in, and whether it may be empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodySpec {
+    pub schema: Option<String>,
+    #[serde(default = "json_only")]
+    pub media: Vec<Media>,
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// A documented path or query parameter: an inline JSON Schema for its (string) value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    pub schema: Value,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    #[serde(skip)]
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub summary: String,
+    /// Path parameters by name, checked after percent-decoding.
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
+    /// Query parameters by name; the name `*` covers every other name (field filters).
+    #[serde(default)]
+    pub query: BTreeMap<String, ParamSpec>,
+    pub request: Option<BodySpec>,
+    pub responses: BTreeMap<u16, BodySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableFile {
+    #[serde(rename = "$comment", default)]
+    _comment: Value,
+    /// Responses every operation documents (authentication failures).
+    #[serde(default)]
+    defaults: BTreeMap<u16, BodySpec>,
+    operations: Map<String, Value>,
+}
+
+/// The result of looking up a request's method and path.
+pub enum Lookup<'t> {
+    Found {
+        operation: &'t Operation,
+        params: Vec<(String, String)>,
+    },
+    /// The path is documented, but not for this method.
+    WrongMethod { allowed: Vec<&'t str> },
+    NotFound,
+}
+
+#[derive(Debug)]
+pub struct OperationTable {
+    operations: Vec<Operation>,
+    defaults: BTreeMap<u16, BodySpec>,
+    /// Path template -> indices of its operations (one per method).
+    router: matchit::Router<Vec<usize>>,
+}
+
+impl OperationTable {
+    /// Reads `operations.json`. Errors name the operation and what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: TableFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut operations = Vec::new();
+        let mut by_template: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (id, spec) in file.operations {
+            let mut op: Operation =
+                serde_json::from_value(spec).map_err(|e| format!("operation {id}: {e}"))?;
+            op.id = id;
+            by_template.entry(op.path.clone()).or_default().push(operations.len());
+            operations.push(op);
+        }
+        let mut router = matchit::Router::new();
+        for (template, indices) in by_template {
+            router
+                .insert(template.clone(), indices)
+                .map_err(|e| format!("path template {template}: {e}"))?;
+        }
+        Ok(Self {
+            operations,
+            defaults: file.defaults,
+            router,
+        })
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// The documented response for `status`: the operation's own, else the table's default.
+    pub fn response<'t>(&'t self, op: &'t Operation, status: u16) -> Option<&'t BodySpec> {
+        op.responses.get(&status).or_else(|| self.defaults.get(&status))
+    }
+
+    /// Every status documented for `op`, its own and the defaults, in order.
+    pub fn statuses(&self, op: &Operation) -> Vec<u16> {
+        let mut all: Vec<u16> = op.responses.keys().chain(self.defaults.keys()).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Every body spec in the table, for compiling their schemas once.
+    pub fn body_specs(&self) -> impl Iterator<Item = &BodySpec> {
+        self.operations
+            .iter()
+            .flat_map(|op| op.request.iter().chain(op.responses.values()))
+            .chain(self.defaults.values())
+    }
+
+    /// Finds the operation for `method` and the raw (still percent-encoded) `path`. Path
+    /// parameters come back percent-decoded.
+    pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
+        let Ok(matched) = self.router.at(path) else {
+            return Lookup::NotFound;
+        };
+        let candidates = matched.value.iter().map(|&i| &self.operations[i]);
+        match candidates.clone().find(|op| op.method.eq_ignore_ascii_case(method)) {
+            Some(operation) => Lookup::Found {
+                operation,
+                params: matched
+                    .params
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
+                        (k.to_string(), v.into_owned())
+                    })
+                    .collect(),
+            },
+            None => Lookup::WrongMethod {
+                allowed: candidates.map(|op| op.method.as_str()).collect(),
+            },
+        }
+    }
+
+    /// The table as `tailtape schemas list` prints it.
+    pub fn listing(&self) -> String {
+        let rows: Vec<[String; 4]> = self
+            .operations
+            .iter()
+            .map(|op| {
+                let statuses: Vec<String> = self.statuses(op).iter().map(u16::to_string).collect();
+                [op.id.clone(), op.method.clone(), op.path.clone(), statuses.join(",")]
+            })
+            .collect();
+        let header = ["OPERATION", "METHOD", "PATH", "STATUSES"].map(String::from);
+        let mut widths = [0; 3];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&header).chain(&rows) {
+            out.push_str(&format!(
+                "{:w0$}  {:w1$}  {:w2$}  {}\n",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            ));
+        }
+        out.push_str(&format!("{} operations\n", rows.len()));
+        out
+    }
+}

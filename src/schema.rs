@@ -1,0 +1,385 @@
+//! The contract: the operation table plus every JSON Schema it names, compiled once per run.
+//! Schema files live under `schemas/` (embedded) or a `--schemas DIR`; each is registered
+//! under `https://tailtape.invalid/schemas/<path>` so `$ref`s between files resolve offline.
+//!
+//! Checking an exchange turns schema errors into [`Issue`]s: a body field the schema does not
+//! list (`additionalProperties: false`) is a warning `undocumented-field`; every other schema
+//! error is an error named after its JSON Schema keyword.
+
+use std::borrow::{Borrow, Cow};
+use std::collections::HashMap;
+use std::path::Path;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Registry, Validator};
+use serde_json::{Value, json};
+
+use crate::body::{Body, parse_hujson};
+use crate::cassette::{Headers, Request, Response, media_type};
+use crate::embedded;
+use crate::finding::{Issue, Level, Side, rule};
+use crate::routes::{BodySpec, Lookup, Media, Operation, OperationTable};
+
+const BASE_URI: &str = "https://tailtape.invalid/schemas/";
+const TABLE_FILE: &str = "operations.json";
+/// Messages quote the offending value; a whole object would drown the line.
+const MAX_MESSAGE: usize = 240;
+
+#[derive(Debug, thiserror::Error)]
+#[error("schemas: {file}: {message}")]
+pub struct SchemaError {
+    pub file: String,
+    pub message: String,
+}
+
+pub struct Contract {
+    table: OperationTable,
+    /// Body validators by schema reference (`device.json#/$defs/Device`).
+    bodies: HashMap<String, Validator>,
+    /// Parameter validators by `operationId?name` (query) or `operationId/name` (path).
+    params: HashMap<String, Validator>,
+}
+
+impl Contract {
+    /// Loads and compiles the schemas from `dir`, or the embedded ones.
+    pub fn load(dir: Option<&Path>) -> Result<Self, SchemaError> {
+        match dir {
+            None => Self::from_files(
+                embedded::SCHEMAS
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect(),
+            ),
+            Some(dir) => {
+                let mut files = Vec::new();
+                read_dir_json(dir, dir, &mut files)?;
+                Self::from_files(files)
+            }
+        }
+    }
+
+    /// Compiles schemas given as (path relative to the schema folder, text).
+    pub fn from_files(files: Vec<(String, String)>) -> Result<Self, SchemaError> {
+        let error = |file: &str, message: String| SchemaError {
+            file: file.to_string(),
+            message,
+        };
+        let mut documents = Vec::new();
+        let mut table_text = None;
+        for (path, text) in files {
+            if path == TABLE_FILE {
+                table_text = Some(text);
+                continue;
+            }
+            let value: Value = serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
+            documents.push((format!("{BASE_URI}{path}"), value));
+        }
+        let table_text = table_text.ok_or_else(|| error(TABLE_FILE, "missing".into()))?;
+        let table = OperationTable::from_json(&table_text).map_err(|m| error(TABLE_FILE, m))?;
+        let registry = Registry::new()
+            .extend(documents)
+            .and_then(|b| b.prepare())
+            .map_err(|e| error("(registry)", e.to_string()))?;
+        let compile = |schema: &Value| {
+            jsonschema::options()
+                .offline()
+                .with_base_uri(BASE_URI)
+                .with_registry(&registry)
+                .should_validate_formats(true)
+                .build(schema)
+        };
+
+        let mut bodies = HashMap::new();
+        for reference in table.body_specs().filter_map(|s| s.schema.as_deref()) {
+            if !bodies.contains_key(reference) {
+                let validator = compile(&json!({ "$ref": reference }))
+                    .map_err(|e| error(TABLE_FILE, format!("schema {reference}: {e}")))?;
+                bodies.insert(reference.to_string(), validator);
+            }
+        }
+        let mut params = HashMap::new();
+        for op in table.operations() {
+            let all = op.query.iter().map(|(n, s)| (format!("{}?{n}", op.id), s));
+            for (key, spec) in all.chain(op.params.iter().map(|(n, s)| (format!("{}/{n}", op.id), s))) {
+                let validator = compile(&spec.schema)
+                    .map_err(|e| error(TABLE_FILE, format!("parameter {key}: {e}")))?;
+                params.insert(key, validator);
+            }
+        }
+        Ok(Self { table, bodies, params })
+    }
+
+    pub fn table(&self) -> &OperationTable {
+        &self.table
+    }
+
+    /// The compiled validator for a schema reference of the table.
+    pub fn validator(&self, reference: &str) -> Option<&Validator> {
+        self.bodies.get(reference)
+    }
+
+    /// Checks one recorded exchange.
+    pub fn check_exchange(&self, request: &Request, response: &Response) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        let operation = self.check_request(request, &mut issues);
+        if let Some(op) = operation {
+            self.check_response(op, response, &mut issues);
+        }
+        issues
+    }
+
+    /// Checks a request; returns its operation, `None` for an undocumented endpoint.
+    pub fn check_request<'c>(&'c self, request: &Request, issues: &mut Vec<Issue>) -> Option<&'c Operation> {
+        let (op, path_params) = match self.table.lookup(&request.method, &request.path) {
+            Lookup::Found { operation, params } => (operation, params),
+            Lookup::WrongMethod { allowed } => {
+                issues.push(undocumented_endpoint(format!(
+                    "{} {} is not documented; this path documents {}",
+                    request.method,
+                    request.path,
+                    allowed.join(", ")
+                )));
+                return None;
+            }
+            Lookup::NotFound => {
+                issues.push(undocumented_endpoint(format!(
+                    "{} {} matches no documented operation",
+                    request.method, request.path
+                )));
+                return None;
+            }
+        };
+        let at = Place { op, side: Side::Request };
+        for (name, value) in &path_params {
+            if let Some(v) = self.params.get(&format!("{}/{name}", op.id)) {
+                at.check_param(v, "path parameter", name, value, issues);
+            }
+        }
+        let query = request.query_pairs();
+        for (name, value) in &query {
+            let key = if op.query.contains_key(name) { name.as_str() } else { "*" };
+            match self.params.get(&format!("{}?{key}", op.id)) {
+                Some(v) => at.check_param(v, "query parameter", name, value, issues),
+                None => issues.push(at.issue(
+                    Level::Warning,
+                    rule::UNDOCUMENTED_QUERY_PARAM,
+                    "",
+                    format!("query parameter \"{name}\" is not documented for {}", op.id),
+                )),
+            }
+        }
+        for (name, spec) in &op.query {
+            if spec.required && !query.iter().any(|(n, _)| n == name) {
+                issues.push(at.issue(
+                    Level::Error,
+                    rule::MISSING_PARAM,
+                    "",
+                    format!("required query parameter \"{name}\" is missing"),
+                ));
+            }
+        }
+        self.check_body(at, op.request.as_ref(), &request.body, &request.headers, issues);
+        Some(op)
+    }
+
+    /// Checks a response to a request for `op`.
+    pub fn check_response(&self, op: &Operation, response: &Response, issues: &mut Vec<Issue>) {
+        let at = Place { op, side: Side::Response };
+        match self.table.response(op, response.status) {
+            Some(spec) => self.check_body(at, Some(spec), &response.body, &response.headers, issues),
+            None => {
+                let documented: Vec<String> = self.table.statuses(op).iter().map(u16::to_string).collect();
+                issues.push(at.issue(
+                    Level::Warning,
+                    rule::UNDOCUMENTED_STATUS,
+                    "",
+                    format!(
+                        "status {} is not documented for {} (documented: {})",
+                        response.status,
+                        op.id,
+                        documented.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Checks a body against its documented spec: presence, media type, then schema.
+    pub fn check_body(
+        &self,
+        at: Place<'_>,
+        spec: Option<&BodySpec>,
+        body: &Body,
+        headers: &Headers,
+        issues: &mut Vec<Issue>,
+    ) {
+        let Some(spec) = spec else {
+            if !body.is_empty() {
+                issues.push(at.issue(
+                    Level::Warning,
+                    rule::UNEXPECTED_BODY,
+                    "",
+                    "the documentation describes no body here".into(),
+                ));
+            }
+            return;
+        };
+        if let Some(media) = media_type(headers).filter(|_| !body.is_empty()) {
+            if !spec.media.iter().any(|m| m.mime() == media) {
+                let documented: Vec<&str> = spec.media.iter().map(|m| m.mime()).collect();
+                issues.push(at.issue(
+                    Level::Warning,
+                    rule::CONTENT_TYPE,
+                    "",
+                    format!("content-type {media} is not the documented {}", documented.join(" or ")),
+                ));
+            }
+        }
+        let value: Cow<'_, Value> = match body {
+            Body::Empty if spec.optional || spec.schema.is_none() => return,
+            Body::Empty => {
+                issues.push(at.issue(Level::Error, rule::MISSING_BODY, "", "the documented body is missing".into()));
+                return;
+            }
+            Body::Json(value) => Cow::Borrowed(value),
+            Body::Text(text) if spec.media.contains(&Media::Hujson) => match parse_hujson(text) {
+                Ok(value) => Cow::Owned(value),
+                Err(err) => {
+                    issues.push(at.issue(Level::Error, rule::HUJSON_SYNTAX, "", format!("body is not HuJSON: {err}")));
+                    return;
+                }
+            },
+            Body::Text(_) | Body::Binary(_) => {
+                let kind = if matches!(body, Body::Text(_)) { "text" } else { "binary data" };
+                issues.push(at.issue(
+                    Level::Error,
+                    rule::MEDIA_TYPE,
+                    "",
+                    format!("body is {kind}, not the documented JSON"),
+                ));
+                return;
+            }
+        };
+        if let Some(validator) = spec.schema.as_deref().and_then(|r| self.bodies.get(r)) {
+            at.check_value(validator, value.borrow(), issues);
+        }
+    }
+}
+
+fn undocumented_endpoint(message: String) -> Issue {
+    Issue {
+        operation: None,
+        side: Side::Request,
+        level: Level::Warning,
+        rule: Cow::Borrowed(rule::UNDOCUMENTED_ENDPOINT),
+        pointer: String::new(),
+        message,
+    }
+}
+
+/// The operation and side a check is about.
+#[derive(Clone, Copy)]
+pub struct Place<'o> {
+    pub op: &'o Operation,
+    pub side: Side,
+}
+
+impl Place<'_> {
+    fn issue(self, level: Level, rule: impl Into<Cow<'static, str>>, pointer: &str, message: String) -> Issue {
+        Issue {
+            operation: Some(self.op.id.clone()),
+            side: self.side,
+            level,
+            rule: rule.into(),
+            pointer: pointer.to_string(),
+            message: truncate(message),
+        }
+    }
+
+    fn check_param(self, validator: &Validator, what: &str, name: &str, value: &str, issues: &mut Vec<Issue>) {
+        if let Some(err) = validator.iter_errors(&Value::String(value.to_string())).next() {
+            issues.push(self.issue(Level::Error, rule::PARAM, "", format!("{what} {name}: {err}")));
+        }
+    }
+
+    /// Validates a body value; only a failing value pays for collecting the errors.
+    fn check_value(self, validator: &Validator, value: &Value, issues: &mut Vec<Issue>) {
+        if validator.is_valid(value) {
+            return;
+        }
+        for err in validator.iter_errors(value) {
+            let pointer = err.instance_path().as_str();
+            match err.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected }
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    for name in unexpected {
+                        issues.push(self.issue(
+                            Level::Warning,
+                            rule::UNDOCUMENTED_FIELD,
+                            &child_pointer(pointer, name),
+                            format!("field \"{name}\" is not in the documentation"),
+                        ));
+                    }
+                }
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or_default();
+                    issues.push(self.issue(
+                        Level::Error,
+                        "required",
+                        &child_pointer(pointer, name),
+                        format!("required field \"{name}\" is missing"),
+                    ));
+                }
+                kind => issues.push(self.issue(Level::Error, kebab(kind.keyword()), pointer, err.to_string())),
+            }
+        }
+    }
+}
+
+fn child_pointer(parent: &str, name: &str) -> String {
+    format!("{parent}/{}", name.replace('~', "~0").replace('/', "~1"))
+}
+
+/// `additionalItems` -> `additional-items`: rules are kebab-case.
+fn kebab(keyword: &str) -> String {
+    let mut out = String::with_capacity(keyword.len() + 4);
+    for c in keyword.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn truncate(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+fn read_dir_json(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), SchemaError> {
+    let error = |path: &Path, e: std::io::Error| SchemaError {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    };
+    for entry in std::fs::read_dir(dir).map_err(|e| error(dir, e))? {
+        let path = entry.map_err(|e| error(dir, e))?.path();
+        if path.is_dir() {
+            read_dir_json(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let text = std::fs::read_to_string(&path).map_err(|e| error(&path, e))?;
+            out.push((rel, text));
+        }
+    }
+    Ok(())
+}

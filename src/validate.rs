@@ -1,0 +1,131 @@
+//! `tailtape validate`: checks every interaction of the given cassettes against the contract
+//! and reports findings as text for people or JSON for tools. Exit 0 when clean, 1 when an
+//! error (or, under `--strict`, a warning) was found; a cassette that cannot be read is bad
+//! input and stops the run (exit 2).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cassette::{self, Cassette};
+use crate::cli::{Format, ValidateArgs};
+use crate::finding::{Finding, Level};
+use crate::schema::Contract;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub cassettes: usize,
+    pub interactions: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// Everything `validate` found, in cassette and interaction order.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Checks every interaction of `cassette` (named `name`) and records the findings.
+    pub fn add(&mut self, contract: &Contract, name: &str, cassette: &Cassette) {
+        self.summary.cassettes += 1;
+        self.summary.interactions += cassette.interactions.len();
+        for (index, interaction) in cassette.interactions.iter().enumerate() {
+            for issue in contract.check_exchange(&interaction.request, &interaction.response) {
+                match issue.level {
+                    Level::Error => self.summary.errors += 1,
+                    Level::Warning => self.summary.warnings += 1,
+                }
+                self.findings.push(Finding {
+                    cassette: name.to_string(),
+                    interaction: index,
+                    issue,
+                });
+            }
+        }
+    }
+
+    /// Whether the contract held: no errors, and no warnings when `strict`.
+    pub fn passed(&self, strict: bool) -> bool {
+        self.summary.errors == 0 && !(strict && self.summary.warnings > 0)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serializes") + "\n"
+    }
+
+    /// Findings grouped by cassette, then one summary line.
+    pub fn to_human(&self) -> String {
+        let mut by_cassette: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &self.findings {
+            by_cassette.entry(&f.cassette).or_default().push(f);
+        }
+        let mut out = String::new();
+        for (name, findings) in by_cassette {
+            let _ = writeln!(out, "{name}");
+            for f in findings {
+                let i = &f.issue;
+                let level = match i.level {
+                    Level::Error => "error  ",
+                    Level::Warning => "warning",
+                };
+                let op = i.operation.as_deref().unwrap_or("-");
+                let side = serde_json::to_value(i.side).ok();
+                let side = side.as_ref().and_then(|s| s.as_str()).unwrap_or("");
+                let at = if i.pointer.is_empty() { String::new() } else { format!(" {}", i.pointer) };
+                let _ = writeln!(
+                    out,
+                    "  {level} #{} {op} {side}{at}: {} [{}]",
+                    f.interaction, i.message, i.rule
+                );
+            }
+            out.push('\n');
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            out,
+            "{} cassette{}, {} interaction{}: {} error{}, {} warning{}",
+            s.cassettes,
+            plural(s.cassettes),
+            s.interactions,
+            plural(s.interactions),
+            s.errors,
+            plural(s.errors),
+            s.warnings,
+            plural(s.warnings)
+        );
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Loads the schemas and the cassettes, and validates them all.
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
+    let contract = Contract::load(args.schemas.dir.as_deref())?;
+    let mut report = Report::default();
+    for source in cassette::sources(&args.paths)? {
+        let loaded = source.load()?;
+        report.add(&contract, &source.name(), &loaded);
+    }
+    Ok(report)
+}
+
+pub fn command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let report = validate(args)?;
+    match args.format {
+        Format::Human => print!("{}", report.to_human()),
+        Format::Json => print!("{}", report.to_json()),
+    }
+    Ok(if report.passed(args.strict) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
