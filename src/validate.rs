@@ -3,7 +3,6 @@
 //! error (or, under `--strict`, a warning) was found; a cassette that cannot be read is bad
 //! input and stops the run (exit 2).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -60,13 +59,9 @@ impl Report {
 
     /// Findings grouped by cassette, then one summary line.
     pub fn to_human(&self) -> String {
-        let mut by_cassette: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-        for f in &self.findings {
-            by_cassette.entry(&f.cassette).or_default().push(f);
-        }
         let mut out = String::new();
-        for (name, findings) in by_cassette {
-            let _ = writeln!(out, "{name}");
+        for findings in self.findings.chunk_by(|a, b| a.cassette == b.cassette) {
+            let _ = writeln!(out, "{}", findings[0].cassette);
             for f in findings {
                 let i = &f.issue;
                 let level = match i.level {
