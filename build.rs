@@ -16,8 +16,15 @@ fn main() {
         files.sort();
         out.push_str(&format!("pub static {name}: &[(&str, &str)] = &[\n"));
         for file in files {
-            let rel = file.strip_prefix(&base).unwrap().to_string_lossy().replace('\\', "/");
-            out.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", file.display().to_string()));
+            let rel = file
+                .strip_prefix(&base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push_str(&format!(
+                "    ({rel:?}, include_str!({:?})),\n",
+                file.display().to_string()
+            ));
         }
         out.push_str("];\n");
         println!("cargo::rerun-if-changed={dir}");
@@ -28,7 +35,9 @@ fn main() {
 }
 
 fn collect_json(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

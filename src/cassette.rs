@@ -208,10 +208,15 @@ pub fn parse(file: &str, text: &str) -> Result<Cassette, LoadError> {
         column: e.column(),
         message: format!("not valid JSON: {}", strip_position(&e.to_string())),
     })?;
-    if let Some(version) = value.get("tailtape").filter(|v| v.as_u64() != Some(FORMAT_VERSION)) {
+    if let Some(version) = value
+        .get("tailtape")
+        .filter(|v| v.as_u64() != Some(FORMAT_VERSION))
+    {
         return Err(invalid(
             "/tailtape",
-            format!("unknown cassette version {version}; this tailtape reads version {FORMAT_VERSION}"),
+            format!(
+                "unknown cassette version {version}; this tailtape reads version {FORMAT_VERSION}"
+            ),
         ));
     }
     if let Some(err) = format_validator().iter_errors(&value).next() {
@@ -239,8 +244,18 @@ fn format_validator() -> &'static jsonschema::Validator {
 }
 
 /// Says what is wrong in words a person fixing the file can act on, and where.
-fn describe_format_error(pointer: &str, kind: &ValidationErrorKind, fallback: &str) -> (String, String) {
-    let at = |p: &str| if p.is_empty() { "the top level".to_string() } else { p.to_string() };
+fn describe_format_error(
+    pointer: &str,
+    kind: &ValidationErrorKind,
+    fallback: &str,
+) -> (String, String) {
+    let at = |p: &str| {
+        if p.is_empty() {
+            "the top level".to_string()
+        } else {
+            p.to_string()
+        }
+    };
     match kind {
         ValidationErrorKind::Required { property } => (
             pointer.to_string(),
@@ -253,7 +268,9 @@ fn describe_format_error(pointer: &str, kind: &ValidationErrorKind, fallback: &s
         }
         ValidationErrorKind::FalseSchema => (
             pointer.to_string(),
-            format!("{pointer}: a body is exactly one of json, text or base64, and this message has more than one"),
+            format!(
+                "{pointer}: a body is exactly one of json, text or base64, and this message has more than one"
+            ),
         ),
         _ => (pointer.to_string(), format!("{}: {fallback}", at(pointer))),
     }
@@ -274,7 +291,10 @@ fn from_value(value: Value) -> Result<Cassette, Problem> {
         extra: rec,
     };
     let Some(Value::Array(items)) = top.remove("interactions") else {
-        return Err(("/interactions".into(), "interactions must be an array".into()));
+        return Err((
+            "/interactions".into(),
+            "interactions must be an array".into(),
+        ));
     };
     let mut interactions = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -287,13 +307,15 @@ fn from_value(value: Value) -> Result<Cassette, Problem> {
             path: take_string(&mut req, "path").unwrap_or_default(),
             query: take_string(&mut req, "query"),
             headers: take_headers(&mut req),
-            body: take_body(&mut req).map_err(|m| (at("/request/base64"), m))?,
+            body: take_body(&mut req).map_err(|m| located(at("/request/base64"), m))?,
         };
         let status = resp.remove("status").and_then(|s| s.as_u64());
         let response = Response {
-            status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or_default(),
+            status: status
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or_default(),
             headers: take_headers(&mut resp),
-            body: take_body(&mut resp).map_err(|m| (at("/response/base64"), m))?,
+            body: take_body(&mut resp).map_err(|m| located(at("/response/base64"), m))?,
         };
         interactions.push(Interaction {
             request,
@@ -308,10 +330,18 @@ fn from_value(value: Value) -> Result<Cassette, Problem> {
     })
 }
 
+fn located(pointer: String, message: String) -> Problem {
+    let message = format!("{pointer}: {message}");
+    (pointer, message)
+}
+
 fn object(value: Option<Value>, pointer: &str) -> Result<Map<String, Value>, Problem> {
     match value {
         Some(Value::Object(map)) => Ok(map),
-        _ => Err((pointer.to_string(), format!("{pointer}: expected an object"))),
+        _ => Err((
+            pointer.to_string(),
+            format!("{pointer}: expected an object"),
+        )),
     }
 }
 
@@ -370,8 +400,13 @@ fn serialize_body<M: SerializeMap>(map: &mut M, body: &Body) -> Result<(), M::Er
     }
 }
 
-fn serialize_extra<M: SerializeMap>(map: &mut M, extra: &Map<String, Value>) -> Result<(), M::Error> {
-    extra.iter().try_for_each(|(k, v)| map.serialize_entry(k, v))
+fn serialize_extra<M: SerializeMap>(
+    map: &mut M,
+    extra: &Map<String, Value>,
+) -> Result<(), M::Error> {
+    extra
+        .iter()
+        .try_for_each(|(k, v)| map.serialize_entry(k, v))
 }
 
 impl Serialize for Cassette {

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "tailtape", version, about = "Record/replay contract tests for the Tailscale API v2")]
+#[command(
+    name = "tailtape",
+    version,
+    about = "Record/replay contract tests for the Tailscale API v2"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

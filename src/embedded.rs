@@ -6,5 +6,8 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
 /// The embedded schema file at `path` (relative to `schemas/`).
 pub fn schema_file(path: &str) -> Option<&'static str> {
-    SCHEMAS.iter().find(|(p, _)| *p == path).map(|(_, text)| *text)
+    SCHEMAS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
 }

@@ -16,7 +16,10 @@ pub fn line_column(text: &str, pointer: &str) -> (usize, usize) {
         let token = token.replace("~1", "/").replace("~0", "~");
         let child = match &node {
             Value::Object(obj) => obj.properties.iter().position(|p| p.name.as_str() == token),
-            Value::Array(arr) => token.parse::<usize>().ok().filter(|&i| i < arr.elements.len()),
+            Value::Array(arr) => token
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < arr.elements.len()),
             _ => None,
         };
         node = match (node, child) {

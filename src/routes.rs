@@ -87,7 +87,9 @@ pub enum Lookup<'t> {
         params: Vec<(String, String)>,
     },
     /// The path is documented, but not for this method.
-    WrongMethod { allowed: Vec<&'t str> },
+    WrongMethod {
+        allowed: Vec<&'t str>,
+    },
     NotFound,
 }
 
@@ -109,7 +111,10 @@ impl OperationTable {
             let mut op: Operation =
                 serde_json::from_value(spec).map_err(|e| format!("operation {id}: {e}"))?;
             op.id = id;
-            by_template.entry(op.path.clone()).or_default().push(operations.len());
+            by_template
+                .entry(op.path.clone())
+                .or_default()
+                .push(operations.len());
             operations.push(op);
         }
         let mut router = matchit::Router::new();
@@ -135,12 +140,19 @@ impl OperationTable {
 
     /// The documented response for `status`: the operation's own, else the table's default.
     pub fn response<'t>(&'t self, op: &'t Operation, status: u16) -> Option<&'t BodySpec> {
-        op.responses.get(&status).or_else(|| self.defaults.get(&status))
+        op.responses
+            .get(&status)
+            .or_else(|| self.defaults.get(&status))
     }
 
     /// Every status documented for `op`, its own and the defaults, in order.
     pub fn statuses(&self, op: &Operation) -> Vec<u16> {
-        let mut all: Vec<u16> = op.responses.keys().chain(self.defaults.keys()).copied().collect();
+        let mut all: Vec<u16> = op
+            .responses
+            .keys()
+            .chain(self.defaults.keys())
+            .copied()
+            .collect();
         all.sort_unstable();
         all.dedup();
         all
@@ -161,7 +173,10 @@ impl OperationTable {
             return Lookup::NotFound;
         };
         let candidates = matched.value.iter().map(|&i| &self.operations[i]);
-        match candidates.clone().find(|op| op.method.eq_ignore_ascii_case(method)) {
+        match candidates
+            .clone()
+            .find(|op| op.method.eq_ignore_ascii_case(method))
+        {
             Some(operation) => Lookup::Found {
                 operation,
                 params: matched
@@ -186,7 +201,12 @@ impl OperationTable {
             .iter()
             .map(|op| {
                 let statuses: Vec<String> = self.statuses(op).iter().map(u16::to_string).collect();
-                [op.id.clone(), op.method.clone(), op.path.clone(), statuses.join(",")]
+                [
+                    op.id.clone(),
+                    op.method.clone(),
+                    op.path.clone(),
+                    statuses.join(","),
+                ]
             })
             .collect();
         let header = ["OPERATION", "METHOD", "PATH", "STATUSES"].map(String::from);

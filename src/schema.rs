@@ -71,7 +71,8 @@ impl Contract {
                 table_text = Some(text);
                 continue;
             }
-            let value: Value = serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
+            let value: Value =
+                serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
             documents.push((format!("{BASE_URI}{path}"), value));
         }
         let table_text = table_text.ok_or_else(|| error(TABLE_FILE, "missing".into()))?;
@@ -100,13 +101,19 @@ impl Contract {
         let mut params = HashMap::new();
         for op in table.operations() {
             let all = op.query.iter().map(|(n, s)| (format!("{}?{n}", op.id), s));
-            for (key, spec) in all.chain(op.params.iter().map(|(n, s)| (format!("{}/{n}", op.id), s))) {
+            for (key, spec) in
+                all.chain(op.params.iter().map(|(n, s)| (format!("{}/{n}", op.id), s)))
+            {
                 let validator = compile(&spec.schema)
                     .map_err(|e| error(TABLE_FILE, format!("parameter {key}: {e}")))?;
                 params.insert(key, validator);
             }
         }
-        Ok(Self { table, bodies, params })
+        Ok(Self {
+            table,
+            bodies,
+            params,
+        })
     }
 
     pub fn table(&self) -> &OperationTable {
@@ -129,7 +136,11 @@ impl Contract {
     }
 
     /// Checks a request; returns its operation, `None` for an undocumented endpoint.
-    pub fn check_request<'c>(&'c self, request: &Request, issues: &mut Vec<Issue>) -> Option<&'c Operation> {
+    pub fn check_request<'c>(
+        &'c self,
+        request: &Request,
+        issues: &mut Vec<Issue>,
+    ) -> Option<&'c Operation> {
         let (op, path_params) = match self.table.lookup(&request.method, &request.path) {
             Lookup::Found { operation, params } => (operation, params),
             Lookup::WrongMethod { allowed } => {
@@ -149,7 +160,10 @@ impl Contract {
                 return None;
             }
         };
-        let at = Place { op, side: Side::Request };
+        let at = Place {
+            op,
+            side: Side::Request,
+        };
         for (name, value) in &path_params {
             if let Some(v) = self.params.get(&format!("{}/{name}", op.id)) {
                 at.check_param(v, "path parameter", name, value, issues);
@@ -157,7 +171,11 @@ impl Contract {
         }
         let query = request.query_pairs();
         for (name, value) in &query {
-            let key = if op.query.contains_key(name) { name.as_str() } else { "*" };
+            let key = if op.query.contains_key(name) {
+                name.as_str()
+            } else {
+                "*"
+            };
             match self.params.get(&format!("{}?{key}", op.id)) {
                 Some(v) => at.check_param(v, "query parameter", name, value, issues),
                 None => issues.push(at.issue(
@@ -178,17 +196,29 @@ impl Contract {
                 ));
             }
         }
-        self.check_body(at, op.request.as_ref(), &request.body, &request.headers, issues);
+        self.check_body(
+            at,
+            op.request.as_ref(),
+            &request.body,
+            &request.headers,
+            issues,
+        );
         Some(op)
     }
 
     /// Checks a response to a request for `op`.
     pub fn check_response(&self, op: &Operation, response: &Response, issues: &mut Vec<Issue>) {
-        let at = Place { op, side: Side::Response };
+        let at = Place {
+            op,
+            side: Side::Response,
+        };
         match self.table.response(op, response.status) {
-            Some(spec) => self.check_body(at, Some(spec), &response.body, &response.headers, issues),
+            Some(spec) => {
+                self.check_body(at, Some(spec), &response.body, &response.headers, issues)
+            }
             None => {
-                let documented: Vec<String> = self.table.statuses(op).iter().map(u16::to_string).collect();
+                let documented: Vec<String> =
+                    self.table.statuses(op).iter().map(u16::to_string).collect();
                 issues.push(at.issue(
                     Level::Warning,
                     rule::UNDOCUMENTED_STATUS,
@@ -231,26 +261,43 @@ impl Contract {
                     Level::Warning,
                     rule::CONTENT_TYPE,
                     "",
-                    format!("content-type {media} is not the documented {}", documented.join(" or ")),
+                    format!(
+                        "content-type {media} is not the documented {}",
+                        documented.join(" or ")
+                    ),
                 ));
             }
         }
         let value: Cow<'_, Value> = match body {
             Body::Empty if spec.optional || spec.schema.is_none() => return,
             Body::Empty => {
-                issues.push(at.issue(Level::Error, rule::MISSING_BODY, "", "the documented body is missing".into()));
+                issues.push(at.issue(
+                    Level::Error,
+                    rule::MISSING_BODY,
+                    "",
+                    "the documented body is missing".into(),
+                ));
                 return;
             }
             Body::Json(value) => Cow::Borrowed(value),
             Body::Text(text) if spec.media.contains(&Media::Hujson) => match parse_hujson(text) {
                 Ok(value) => Cow::Owned(value),
                 Err(err) => {
-                    issues.push(at.issue(Level::Error, rule::HUJSON_SYNTAX, "", format!("body is not HuJSON: {err}")));
+                    issues.push(at.issue(
+                        Level::Error,
+                        rule::HUJSON_SYNTAX,
+                        "",
+                        format!("body is not HuJSON: {err}"),
+                    ));
                     return;
                 }
             },
             Body::Text(_) | Body::Binary(_) => {
-                let kind = if matches!(body, Body::Text(_)) { "text" } else { "binary data" };
+                let kind = if matches!(body, Body::Text(_)) {
+                    "text"
+                } else {
+                    "binary data"
+                };
                 issues.push(at.issue(
                     Level::Error,
                     rule::MEDIA_TYPE,
@@ -285,7 +332,13 @@ pub struct Place<'o> {
 }
 
 impl Place<'_> {
-    fn issue(self, level: Level, rule: impl Into<Cow<'static, str>>, pointer: &str, message: String) -> Issue {
+    fn issue(
+        self,
+        level: Level,
+        rule: impl Into<Cow<'static, str>>,
+        pointer: &str,
+        message: String,
+    ) -> Issue {
         Issue {
             operation: Some(self.op.id.clone()),
             side: self.side,
@@ -296,9 +349,24 @@ impl Place<'_> {
         }
     }
 
-    fn check_param(self, validator: &Validator, what: &str, name: &str, value: &str, issues: &mut Vec<Issue>) {
-        if let Some(err) = validator.iter_errors(&Value::String(value.to_string())).next() {
-            issues.push(self.issue(Level::Error, rule::PARAM, "", format!("{what} {name}: {err}")));
+    fn check_param(
+        self,
+        validator: &Validator,
+        what: &str,
+        name: &str,
+        value: &str,
+        issues: &mut Vec<Issue>,
+    ) {
+        if let Some(err) = validator
+            .iter_errors(&Value::String(value.to_string()))
+            .next()
+        {
+            issues.push(self.issue(
+                Level::Error,
+                rule::PARAM,
+                "",
+                format!("{what} {name}: {err}"),
+            ));
         }
     }
 
@@ -330,7 +398,12 @@ impl Place<'_> {
                         format!("required field \"{name}\" is missing"),
                     ));
                 }
-                kind => issues.push(self.issue(Level::Error, kebab(kind.keyword()), pointer, err.to_string())),
+                kind => issues.push(self.issue(
+                    Level::Error,
+                    kebab(kind.keyword()),
+                    pointer,
+                    err.to_string(),
+                )),
             }
         }
     }
@@ -366,7 +439,11 @@ fn truncate(mut message: String) -> String {
     message
 }
 
-fn read_dir_json(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), SchemaError> {
+fn read_dir_json(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), SchemaError> {
     let error = |path: &Path, e: std::io::Error| SchemaError {
         file: path.display().to_string(),
         message: e.to_string(),
@@ -376,7 +453,11 @@ fn read_dir_json(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Re
         if path.is_dir() {
             read_dir_json(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "json") {
-            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             let text = std::fs::read_to_string(&path).map_err(|e| error(&path, e))?;
             out.push((rel, text));
         }

@@ -1,0 +1,61 @@
+//! The bundled cassettes are the fake API users get by default: they must load, stay canonical
+//! (load then save gives the same bytes), say they come from the docs, and exercise every
+//! documented operation with a success answer.
+
+use std::collections::BTreeSet;
+
+use tailtape::cassette;
+use tailtape::routes::Lookup;
+use tailtape::schema::Contract;
+
+#[test]
+fn load_then_save_gives_the_same_bytes() {
+    for (name, text) in tailtape::embedded::CASSETTES {
+        let loaded = cassette::parse(name, text).unwrap();
+        assert_eq!(
+            loaded.to_canonical_string(),
+            *text,
+            "{name} is not canonical"
+        );
+    }
+}
+
+#[test]
+fn bundled_cassettes_come_from_the_docs() {
+    for source in cassette::bundled() {
+        assert_eq!(
+            source.load().unwrap().recorded.upstream,
+            "docs",
+            "{}",
+            source.name()
+        );
+    }
+}
+
+#[test]
+fn every_operation_is_exercised_with_a_success_answer() {
+    let contract = Contract::load(None).unwrap();
+    let mut succeeded = BTreeSet::new();
+    for source in cassette::bundled() {
+        for interaction in source.load().unwrap().interactions {
+            let req = &interaction.request;
+            if let Lookup::Found { operation, .. } = contract.table().lookup(&req.method, &req.path)
+            {
+                if (200..300).contains(&interaction.response.status) {
+                    succeeded.insert(operation.id.clone());
+                }
+            }
+        }
+    }
+    let all: BTreeSet<String> = contract
+        .table()
+        .operations()
+        .iter()
+        .map(|op| op.id.clone())
+        .collect();
+    let missing: Vec<_> = all.difference(&succeeded).collect();
+    assert!(
+        missing.is_empty(),
+        "no bundled success answer for {missing:?}"
+    );
+}

@@ -1,0 +1,348 @@
+//! `tailtape validate` and `tailtape schemas list` run as a user runs them: the built binary,
+//! its stdout, its exit code. Each test edits a copy of a bundled cassette the way a person
+//! would and checks what they would see.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn tailtape(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(args)
+        .env_remove("TAILTAPE_SCHEMAS")
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn bundled(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("cassettes")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Writes `cassette` into a fresh temp dir; returns the dir (kept alive) and the file path.
+fn write(cassette: &Value) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.json");
+    std::fs::write(&path, serde_json::to_string_pretty(cassette).unwrap()).unwrap();
+    (dir, path)
+}
+
+fn write_text(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn json_findings(run: &Run) -> Vec<Value> {
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON output");
+    report["findings"].as_array().unwrap().clone()
+}
+
+#[test]
+fn bundled_cassettes_validate_clean() {
+    let run = tailtape(&["validate", "--strict"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with(": 0 errors, 0 warnings\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn device_authorized_yes_is_an_error_at_authorized() {
+    let mut c = bundled("devices.json");
+    c["interactions"][2]["response"]["json"]["authorized"] = "yes".into();
+    let (_dir, path) = write(&c);
+
+    let run = tailtape(&["validate", path.to_str().unwrap(), "--format", "json"]);
+
+    assert_eq!(run.code, 1);
+    let findings = json_findings(&run);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(f["cassette"], path.to_str().unwrap());
+    assert_eq!(f["interaction"], 2);
+    assert_eq!(f["operation"], "getDevice");
+    assert_eq!(f["side"], "response");
+    assert_eq!(f["level"], "error");
+    assert_eq!(f["rule"], "type");
+    assert_eq!(f["pointer"], "/authorized");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["summary"]["errors"], 1);
+    assert_eq!(report["summary"]["cassettes"], 1);
+}
+
+#[test]
+fn undocumented_field_warns_and_fails_only_under_strict() {
+    let mut c = bundled("devices.json");
+    c["interactions"][0]["response"]["json"]["devices"][1]["favouriteColour"] = "teal".into();
+    let (_dir, path) = write(&c);
+    let path = path.to_str().unwrap();
+
+    let relaxed = tailtape(&["validate", path]);
+    let strict = tailtape(&["validate", path, "--strict"]);
+
+    assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
+    assert!(
+        relaxed
+            .stdout
+            .contains("warning #0 listTailnetDevices response /devices/1/favouriteColour")
+    );
+    assert!(relaxed.stdout.contains("[undocumented-field]"));
+    assert!(
+        relaxed.stdout.ends_with("0 errors, 1 warning\n"),
+        "{}",
+        relaxed.stdout
+    );
+    assert_eq!(strict.code, 1);
+}
+
+#[test]
+fn undocumented_endpoint_and_status_are_warnings() {
+    let mut c = bundled("dns.json");
+    c["interactions"][0]["request"]["path"] = "/api/v2/tailnet/-/dns/split-dns".into();
+    c["interactions"][1]["response"]["status"] = 418.into();
+    c["interactions"][2]["request"]["query"] = "verbose=1".into();
+    let (_dir, path) = write(&c);
+
+    let run = tailtape(&["validate", path.to_str().unwrap(), "--format", "json"]);
+
+    assert_eq!(run.code, 0);
+    let findings = json_findings(&run);
+    let rules: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["level"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("undocumented-endpoint", "warning"),
+            ("undocumented-status", "warning"),
+            ("undocumented-query-param", "warning")
+        ]
+    );
+}
+
+#[test]
+fn policy_file_hujson_is_parsed_and_checked() {
+    let mut c = bundled("policy.json");
+    c["interactions"][0]["response"]["text"] =
+        "{\n  \"acls\": [ {\"action\": \"accept\", \"src\": \"*\"}, ],\n}".into();
+    c["interactions"][8]["response"]["text"] = "{ 'acls': [] }".into();
+    let (_dir, path) = write(&c);
+
+    let run = tailtape(&["validate", path.to_str().unwrap(), "--format", "json"]);
+
+    assert_eq!(run.code, 1);
+    let got: Vec<(u64, String, String)> = json_findings(&run)
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            (f["interaction"].as_u64().unwrap(), s("rule"), s("pointer"))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, "type".into(), "/acls/0/src".into()),
+            (8, "hujson-syntax".into(), "".into())
+        ]
+    );
+}
+
+#[test]
+fn malformed_json_names_file_line_and_column() {
+    let (_dir, path) = write_text(
+        "{\n  \"tailtape\": 1,\n  \"recorded\": {\"upstream\": \"docs\"},\n  \"interactions\": [,]\n}\n",
+    );
+
+    let run = tailtape(&["validate", path.to_str().unwrap()]);
+
+    assert_eq!(run.code, 2);
+    let expected = format!("{}:4:20: not valid JSON", path.display());
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"));
+}
+
+/// Each bad cassette: the text, the line and column the error must point at, and the words.
+#[test]
+fn bad_cassettes_exit_2_naming_the_place() {
+    let head =
+        "{\n  \"tailtape\": 1,\n  \"recorded\": {\"upstream\": \"docs\"},\n  \"interactions\": [\n";
+    let tail = "\n  ]\n}\n";
+    let ok_resp = "\"response\": {\"status\": 200}";
+    let cases = [
+        (
+            "{\"tailtape\": 2, \"recorded\": {\"upstream\": \"x\"}, \"interactions\": []}"
+                .to_string(),
+            (1, 14),
+            "unknown cassette version 2",
+        ),
+        (
+            format!("{head}    {{\"request\": {{\"path\": \"/api/v2/x\"}}, {ok_resp}}}{tail}"),
+            (5, 17),
+            "missing required field \"method\"",
+        ),
+        (
+            format!(
+                "{head}    {{\"request\": {{\"method\": \"GET\", \"path\": \"/x\"}}, \"response\": {{}}}}{tail}"
+            ),
+            (5, 62),
+            "missing required field \"status\"",
+        ),
+        (
+            format!(
+                "{head}    {{\"request\": {{\"method\": \"GET\", \"path\": \"/x\"}},\n     \"response\": {{\"status\": 200, \"json\": {{}}, \"text\": \"x\"}}}}{tail}"
+            ),
+            (6, 54),
+            "exactly one of json, text or base64",
+        ),
+        (
+            format!(
+                "{head}    {{\"request\": {{\"method\": \"GET\", \"path\": \"/x\", \"base64\": \"a\"}}, {ok_resp}}}{tail}"
+            ),
+            (5, 59),
+            "invalid base64",
+        ),
+        (
+            format!(
+                "{head}    {{\"request\": {{\"method\": \"GET\", \"path\": \"/x\", \"jsno\": {{}}}}, {ok_resp}}}{tail}"
+            ),
+            (5, 57),
+            "unknown field \"jsno\"",
+        ),
+    ];
+    for (text, (line, column), words) in cases {
+        let (_dir, path) = write_text(&text);
+
+        let run = tailtape(&["validate", path.to_str().unwrap()]);
+
+        assert_eq!(run.code, 2, "{text}\n{}", run.stderr);
+        let place = format!("{}:{line}:{column}: ", path.display());
+        assert!(
+            run.stderr.contains(&place),
+            "want {place} in {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(words),
+            "want {words:?} in {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn missing_file_and_bad_flag_exit_2() {
+    assert_eq!(
+        tailtape(&["validate", "/nonexistent/cassette.json"]).code,
+        2
+    );
+    assert_eq!(tailtape(&["validate", "--format", "xml"]).code, 2);
+}
+
+#[test]
+fn directory_argument_validates_every_cassette_in_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes");
+    let run = tailtape(&["validate", dir.to_str().unwrap(), "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let on_disk = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(report["summary"]["cassettes"], on_disk);
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn schemas_list_shows_every_seed_operation() {
+    let run = tailtape(&["schemas", "list"]);
+    assert_eq!(run.code, 0);
+    let seed_ops = [
+        "getDevice",
+        "deleteDevice",
+        "expireDeviceKey",
+        "listDeviceRoutes",
+        "setDeviceRoutes",
+        "authorizeDevice",
+        "setDeviceTags",
+        "updateDeviceKey",
+        "setDeviceIp",
+        "getDevicePostureAttributes",
+        "setCustomDevicePostureAttributes",
+        "deleteCustomDevicePostureAttributes",
+        "listDeviceInvites",
+        "createDeviceInvites",
+        "getPolicyFile",
+        "setPolicyFile",
+        "previewRuleMatches",
+        "validateAndTestPolicyFile",
+        "listTailnetDevices",
+        "listTailnetKeys",
+        "createKey",
+        "getKey",
+        "deleteKey",
+        "listDnsNameservers",
+        "setDnsNameservers",
+        "getDnsPreferences",
+        "setDnsPreferences",
+        "listDnsSearchPaths",
+        "setDnsSearchPaths",
+    ];
+    for op in seed_ops {
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(&format!("{op} "))),
+            "{op} missing"
+        );
+    }
+    assert!(run.stdout.contains("DELETE  /api/v2/device/{deviceId}  "));
+    assert!(run.stdout.contains("200,400,401,500,501,504"));
+    assert!(run.stdout.ends_with("29 operations\n"));
+}
+
+#[test]
+fn schemas_dir_overrides_the_embedded_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    // Make `authorized` a string in the overriding copy: the bundled cassettes now fail.
+    let device = dir.path().join("device.json");
+    let text = std::fs::read_to_string(&device).unwrap();
+    let text = text.replacen(
+        "\"authorized\": {\n          \"type\": \"boolean\"",
+        "\"authorized\": {\n          \"type\": \"string\"",
+        1,
+    );
+    std::fs::write(&device, text).unwrap();
+
+    let run = tailtape(&[
+        "validate",
+        "--schemas",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+
+    assert_eq!(run.code, 1);
+    assert!(
+        json_findings(&run)
+            .iter()
+            .all(|f| f["pointer"].as_str().unwrap().ends_with("/authorized"))
+    );
+}
