@@ -5,20 +5,28 @@
 //! devices cassette), then times, interleaved, ROUNDS times each:
 //! - bare: a loop calling `is_valid` on the same response bodies, already parsed, with the same
 //!   compiled validators tailtape uses (the engine's own speed);
-//! - tailtape: the whole `validate` run in-process: compile the schemas, read the file, parse
-//!   it, check it against the cassette format, and check every request and response.
+//! - tailtape: the whole `validate` run in-process (`validate::validate`, all but printing):
+//!   compile the schemas, read the file, parse it, check it against the cassette format, and
+//!   check every request and response.
+//! - bare parse+validate: the same loop, each body first parsed from its compact JSON text:
+//!   the least any tool reading bodies from text must do, for context;
 //!
-//! and prints the medians and the ratio (goal: tailtape at least 0.5 of bare). It also times the
+//! and prints the medians and the ratios (goal: tailtape at least 0.5 of bare). It also times the
 //! built binary once, start-up included, for a user's view.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+// The same allocator as the binary, so both loops run as they would in `tailtape`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde_json::Value;
 use tailtape::body::Body;
 use tailtape::cassette::{self, Cassette, Interaction};
+use tailtape::cli::{Format, SchemasDir, ValidateArgs};
 use tailtape::schema::Contract;
-use tailtape::validate::Report;
+use tailtape::validate;
 
 const INTERACTIONS: usize = 10_000;
 const ROUNDS: usize = 7;
@@ -47,22 +55,39 @@ fn main() {
         })
         .collect();
 
+    let args = ValidateArgs {
+        paths: vec![path.clone()],
+        schemas: SchemasDir { dir: None },
+        format: Format::Json,
+        strict: true,
+    };
+    let texts: Vec<(&jsonschema::Validator, String)> = bodies
+        .iter()
+        .map(|(v, body)| (*v, body.to_string()))
+        .collect();
+
     let mut bare = Vec::new();
+    let mut bare_parse = Vec::new();
     let mut full = Vec::new();
     for _ in 0..ROUNDS {
+        bare_parse.push(time(|| {
+            let valid = texts
+                .iter()
+                .filter(|(v, text)| v.is_valid(&serde_json::from_str::<Value>(text).unwrap()))
+                .count();
+            assert_eq!(valid, INTERACTIONS);
+        }));
         bare.push(time(|| {
             let valid = bodies.iter().filter(|(v, body)| v.is_valid(body)).count();
             assert_eq!(valid, INTERACTIONS);
         }));
         full.push(time(|| {
-            let contract = Contract::load(None).expect("schemas");
-            let loaded = cassette::load(&path).expect("load");
-            let mut report = Report::default();
-            report.add(&contract, "large.json", &loaded);
+            let report = validate::validate(&args).expect("validate");
+            assert_eq!(report.summary.interactions, INTERACTIONS);
             assert_eq!(report.summary.errors + report.summary.warnings, 0);
         }));
     }
-    let (bare, full) = (median(bare), median(full));
+    let (bare, bare_parse, full) = (median(bare), median(bare_parse), median(full));
     let per_sec = |d: Duration| INTERACTIONS as f64 / d.as_secs_f64();
     println!(
         "cassette: {INTERACTIONS} interactions, {size_mb:.1} MB; median of {ROUNDS} interleaved rounds"
@@ -78,8 +103,17 @@ fn main() {
         ms(full)
     );
     println!(
+        "bare parse+validate (from_str+is_valid): {:>9.0} bodies/s  ({:.1} ms)",
+        per_sec(bare_parse),
+        ms(bare_parse)
+    );
+    println!(
         "ratio tailtape/bare: {:.2} (goal >= 0.50)",
         bare.as_secs_f64() / full.as_secs_f64()
+    );
+    println!(
+        "ratio tailtape/bare parse+validate: {:.2}",
+        bare_parse.as_secs_f64() / full.as_secs_f64()
     );
 
     let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tailtape");

@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 
@@ -135,6 +136,14 @@ impl Source {
             Source::Bundled { text, .. } => parse(&self.name(), text),
         }
     }
+
+    /// Reads the cassette interaction by interaction, as [`stream`] does.
+    pub fn stream(&self, each: impl FnMut(usize, Interaction)) -> Result<Cassette, LoadError> {
+        match self {
+            Source::File(path) => stream(&self.name(), &read(path)?, each),
+            Source::Bundled { text, .. } => stream(&self.name(), text, each),
+        }
+    }
 }
 
 /// The bundled cassettes, embedded in the binary.
@@ -183,18 +192,35 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
 
 /// Reads and checks the cassette at `path`.
 pub fn load(path: &Path) -> Result<Cassette, LoadError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    parse(&file, &text)
+    parse(&path.display().to_string(), &read(path)?)
 }
 
-/// Parses and checks a cassette; `file` names it in errors.
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Parses and checks a whole cassette; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Cassette, LoadError> {
-    let invalid = |pointer: &str, message: String| {
-        let (line, column) = line_column(text, pointer);
+    let mut interactions = Vec::new();
+    let mut cassette = stream(file, text, |_, interaction| interactions.push(interaction))?;
+    cassette.interactions = interactions;
+    Ok(cassette)
+}
+
+/// Parses and checks a cassette, handing each interaction to `each` as soon as it has been read
+/// and checked, in order. A large cassette is never held whole in memory: each interaction is
+/// parsed, checked and used while it is still in the cache. Returns the cassette without its
+/// interactions. On an error, `each` has seen the interactions before it.
+pub fn stream(
+    file: &str,
+    text: &str,
+    mut each: impl FnMut(usize, Interaction),
+) -> Result<Cassette, LoadError> {
+    let invalid = |(pointer, message): Problem| {
+        let (line, column) = line_column(text, &pointer);
         LoadError::Invalid {
             file: file.to_string(),
             line,
@@ -202,130 +228,195 @@ pub fn parse(file: &str, text: &str) -> Result<Cassette, LoadError> {
             message,
         }
     };
-    let value: Value = serde_json::from_str(text).map_err(|e| LoadError::Invalid {
-        file: file.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: format!("not valid JSON: {}", strip_position(&e.to_string())),
-    })?;
-    if let Some(version) = value
-        .get("tailtape")
-        .filter(|v| v.as_u64() != Some(FORMAT_VERSION))
-    {
-        return Err(invalid(
-            "/tailtape",
-            format!(
-                "unknown cassette version {version}; this tailtape reads version {FORMAT_VERSION}"
-            ),
-        ));
+    let mut problem = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = TopSeed {
+        each: &mut each,
+        problem: &mut problem,
     }
-    if let Some(err) = format_validator().iter_errors(&value).next() {
-        let pointer = err.instance_path().as_str().to_string();
-        let (pointer, message) = describe_format_error(&pointer, err.kind(), &err.to_string());
-        return Err(invalid(&pointer, message));
+    .deserialize(&mut de)
+    .and_then(|top| de.end().map(|()| top));
+    let top = match (read, problem) {
+        (_, Some(problem)) => return Err(invalid(problem)),
+        (Err(e), None) => {
+            return Err(LoadError::Invalid {
+                file: file.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: format!("not valid JSON: {}", strip_position(&e.to_string())),
+            });
+        }
+        (Ok(top), None) => Value::Object(top),
+    };
+    let (whole, _) = format_validators();
+    if !whole.is_valid(&top) {
+        if let Some(err) = whole.iter_errors(&top).next() {
+            return Err(invalid(describe_format_error("", &err)));
+        }
     }
-    from_value(value).map_err(|(pointer, message)| invalid(&pointer, message))
+    object(Some(top), "")
+        .and_then(header_from_map)
+        .map_err(invalid)
 }
 
 fn strip_position(message: &str) -> &str {
     message.split(" at line ").next().unwrap_or(message)
 }
 
-fn format_validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
+/// The compiled format schema: for the whole document (read with `interactions: []`), and for
+/// one interaction.
+fn format_validators() -> &'static (jsonschema::Validator, jsonschema::Validator) {
+    static VALIDATORS: OnceLock<(jsonschema::Validator, jsonschema::Validator)> = OnceLock::new();
+    VALIDATORS.get_or_init(|| {
         let schema: Value = serde_json::from_str(include_str!("../schemas/cassette.schema.json"))
             .expect("the embedded cassette schema is JSON");
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("the embedded cassette schema compiles")
+        let interaction =
+            serde_json::json!({"$defs": schema["$defs"], "$ref": "#/$defs/interaction"});
+        let build = |s: &Value| {
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(s)
+                .expect("the embedded cassette schema compiles")
+        };
+        (build(&schema), build(&interaction))
     })
-}
-
-/// Says what is wrong in words a person fixing the file can act on, and where.
-fn describe_format_error(
-    pointer: &str,
-    kind: &ValidationErrorKind,
-    fallback: &str,
-) -> (String, String) {
-    let at = |p: &str| {
-        if p.is_empty() {
-            "the top level".to_string()
-        } else {
-            p.to_string()
-        }
-    };
-    match kind {
-        ValidationErrorKind::Required { property } => (
-            pointer.to_string(),
-            format!("{}: missing required field {property}", at(pointer)),
-        ),
-        ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let field = unexpected.first().cloned().unwrap_or_default();
-            let child = format!("{pointer}/{field}");
-            (child.clone(), format!("{child}: unknown field \"{field}\""))
-        }
-        ValidationErrorKind::FalseSchema => (
-            pointer.to_string(),
-            format!(
-                "{pointer}: a body is exactly one of json, text or base64, and this message has more than one"
-            ),
-        ),
-        _ => (pointer.to_string(), format!("{}: {fallback}", at(pointer))),
-    }
 }
 
 type Problem = (String, String);
 
-/// Builds the typed cassette from a value the format schema accepted. The shape checks here
-/// repeat the schema's, so that no input can make this panic.
-fn from_value(value: Value) -> Result<Cassette, Problem> {
-    let mut top = object(Some(value), "")?;
-    top.remove("tailtape");
-    let mut rec = object(top.remove("recorded"), "/recorded")?;
+/// Reads the top-level object; the `interactions` array goes element by element to `each`.
+struct TopSeed<'a, F> {
+    each: &'a mut F,
+    problem: &'a mut Option<Problem>,
+}
+
+impl<'de, F: FnMut(usize, Interaction)> DeserializeSeed<'de> for TopSeed<'_, F> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for TopSeed<'_, F> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a cassette object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut top = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "interactions" {
+                map.next_value_seed(InteractionsSeed {
+                    each: &mut *self.each,
+                    problem: &mut *self.problem,
+                })?;
+                top.insert(key, Value::Array(Vec::new()));
+                continue;
+            }
+            let value: Value = map.next_value()?;
+            if key == "tailtape" && value.as_u64() != Some(FORMAT_VERSION) {
+                *self.problem = Some((
+                    "/tailtape".into(),
+                    format!(
+                        "unknown cassette version {value}; this tailtape reads version {FORMAT_VERSION}"
+                    ),
+                ));
+                return Err(de::Error::custom("unknown version"));
+            }
+            top.insert(key, value);
+        }
+        Ok(top)
+    }
+}
+
+struct InteractionsSeed<'a, F> {
+    each: &'a mut F,
+    problem: &'a mut Option<Problem>,
+}
+
+impl<'de, F: FnMut(usize, Interaction)> DeserializeSeed<'de> for InteractionsSeed<'_, F> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for InteractionsSeed<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of interactions")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while let Some(value) = seq.next_element::<Value>()? {
+            match interaction_from_value(index, value) {
+                Ok(interaction) => (self.each)(index, interaction),
+                Err(problem) => {
+                    *self.problem = Some(problem);
+                    return Err(de::Error::custom("invalid interaction"));
+                }
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Checks one interaction against the format and builds it. The shape checks in the
+/// conversion repeat the schema's, so that no input can make it panic.
+fn interaction_from_value(index: usize, value: Value) -> Result<Interaction, Problem> {
+    let at = |rest: &str| format!("/interactions/{index}{rest}");
+    let (_, validator) = format_validators();
+    if !validator.is_valid(&value) {
+        if let Some(err) = validator.iter_errors(&value).next() {
+            return Err(describe_format_error(&at(""), &err));
+        }
+    }
+    let mut item = object(Some(value), &at(""))?;
+    let mut req = object(item.shift_remove("request"), &at("/request"))?;
+    let mut resp = object(item.shift_remove("response"), &at("/response"))?;
+    let request = Request {
+        method: take_string(&mut req, "method").unwrap_or_default(),
+        path: take_string(&mut req, "path").unwrap_or_default(),
+        query: take_string(&mut req, "query"),
+        headers: take_headers(&mut req),
+        body: take_body(&mut req).map_err(|m| located(at("/request/base64"), m))?,
+    };
+    let status = resp.shift_remove("status").and_then(|s| s.as_u64());
+    let response = Response {
+        status: status
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or_default(),
+        headers: take_headers(&mut resp),
+        body: take_body(&mut resp).map_err(|m| located(at("/response/base64"), m))?,
+    };
+    Ok(Interaction {
+        request,
+        response,
+        extra: item,
+    })
+}
+
+/// Builds everything but the interactions from the checked top-level object.
+fn header_from_map(mut top: Map<String, Value>) -> Result<Cassette, Problem> {
+    top.shift_remove("tailtape");
+    top.shift_remove("interactions");
+    let mut rec = object(top.shift_remove("recorded"), "/recorded")?;
     let recorded = Recorded {
         at: take_string(&mut rec, "at"),
         upstream: take_string(&mut rec, "upstream").unwrap_or_default(),
         by: take_string(&mut rec, "by"),
         extra: rec,
     };
-    let Some(Value::Array(items)) = top.remove("interactions") else {
-        return Err((
-            "/interactions".into(),
-            "interactions must be an array".into(),
-        ));
-    };
-    let mut interactions = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let at = |side: &str| format!("/interactions/{i}{side}");
-        let mut item = object(Some(item), &at(""))?;
-        let mut req = object(item.remove("request"), &at("/request"))?;
-        let mut resp = object(item.remove("response"), &at("/response"))?;
-        let request = Request {
-            method: take_string(&mut req, "method").unwrap_or_default(),
-            path: take_string(&mut req, "path").unwrap_or_default(),
-            query: take_string(&mut req, "query"),
-            headers: take_headers(&mut req),
-            body: take_body(&mut req).map_err(|m| located(at("/request/base64"), m))?,
-        };
-        let status = resp.remove("status").and_then(|s| s.as_u64());
-        let response = Response {
-            status: status
-                .and_then(|s| u16::try_from(s).ok())
-                .unwrap_or_default(),
-            headers: take_headers(&mut resp),
-            body: take_body(&mut resp).map_err(|m| located(at("/response/base64"), m))?,
-        };
-        interactions.push(Interaction {
-            request,
-            response,
-            extra: item,
-        });
-    }
     Ok(Cassette {
         recorded,
-        interactions,
+        interactions: Vec::new(),
         extra: top,
     })
 }
@@ -345,15 +436,47 @@ fn object(value: Option<Value>, pointer: &str) -> Result<Map<String, Value>, Pro
     }
 }
 
+/// Says what is wrong in words a person fixing the file can act on, and where.
+fn describe_format_error(prefix: &str, err: &jsonschema::ValidationError<'_>) -> Problem {
+    let pointer = format!("{prefix}{}", err.instance_path().as_str());
+    let at = if pointer.is_empty() {
+        "the top level"
+    } else {
+        pointer.as_str()
+    };
+    match err.kind() {
+        ValidationErrorKind::Required { property } => {
+            let message = format!("{at}: missing required field {property}");
+            (pointer, message)
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let field = unexpected.first().cloned().unwrap_or_default();
+            let child = format!("{pointer}/{field}");
+            let message = format!("{child}: unknown field \"{field}\"");
+            (child, message)
+        }
+        ValidationErrorKind::FalseSchema => {
+            let message = format!(
+                "{at}: a body is exactly one of json, text or base64, and this message has more than one"
+            );
+            (pointer, message)
+        }
+        _ => {
+            let message = format!("{at}: {err}");
+            (pointer, message)
+        }
+    }
+}
+
 fn take_string(map: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match map.remove(key) {
+    match map.shift_remove(key) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     }
 }
 
 fn take_headers(map: &mut Map<String, Value>) -> Headers {
-    match map.remove("headers") {
+    match map.shift_remove("headers") {
         Some(Value::Object(h)) => h
             .into_iter()
             .filter_map(|(k, v)| match v {
@@ -366,7 +489,7 @@ fn take_headers(map: &mut Map<String, Value>) -> Headers {
 }
 
 fn take_body(map: &mut Map<String, Value>) -> Result<Body, String> {
-    if let Some(json) = map.remove("json") {
+    if let Some(json) = map.shift_remove("json") {
         return Ok(Body::Json(json));
     }
     if let Some(text) = take_string(map, "text") {

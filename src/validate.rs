@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cassette::{self, Cassette};
+use crate::cassette::{self, Cassette, Interaction};
 use crate::cli::{Format, ValidateArgs};
 use crate::finding::{Finding, Level};
 use crate::schema::Contract;
@@ -32,19 +32,30 @@ impl Report {
     /// Checks every interaction of `cassette` (named `name`) and records the findings.
     pub fn add(&mut self, contract: &Contract, name: &str, cassette: &Cassette) {
         self.summary.cassettes += 1;
-        self.summary.interactions += cassette.interactions.len();
         for (index, interaction) in cassette.interactions.iter().enumerate() {
-            for issue in contract.check_exchange(&interaction.request, &interaction.response) {
-                match issue.level {
-                    Level::Error => self.summary.errors += 1,
-                    Level::Warning => self.summary.warnings += 1,
-                }
-                self.findings.push(Finding {
-                    cassette: name.to_string(),
-                    interaction: index,
-                    issue,
-                });
+            self.add_interaction(contract, name, index, interaction);
+        }
+    }
+
+    /// Checks one interaction (number `index` of cassette `name`) and records the findings.
+    pub fn add_interaction(
+        &mut self,
+        contract: &Contract,
+        name: &str,
+        index: usize,
+        interaction: &Interaction,
+    ) {
+        self.summary.interactions += 1;
+        for issue in contract.check_exchange(&interaction.request, &interaction.response) {
+            match issue.level {
+                Level::Error => self.summary.errors += 1,
+                Level::Warning => self.summary.warnings += 1,
             }
+            self.findings.push(Finding {
+                cassette: name.to_string(),
+                interaction: index,
+                issue,
+            });
         }
     }
 
@@ -105,13 +116,17 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Loads the schemas and the cassettes, and validates them all.
+/// Loads the schemas, then validates the cassettes one interaction at a time as they are read,
+/// so memory stays flat however large a cassette is.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
     let contract = Contract::load(args.schemas.dir.as_deref())?;
     let mut report = Report::default();
     for source in cassette::sources(&args.paths)? {
-        let loaded = source.load()?;
-        report.add(&contract, &source.name(), &loaded);
+        let name = source.name();
+        report.summary.cassettes += 1;
+        source.stream(|index, interaction| {
+            report.add_interaction(&contract, &name, index, &interaction)
+        })?;
     }
     Ok(report)
 }

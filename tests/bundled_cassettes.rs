@@ -59,3 +59,39 @@ fn every_operation_is_exercised_with_a_success_answer() {
         "no bundled success answer for {missing:?}"
     );
 }
+
+#[test]
+fn extra_fields_keep_their_order_through_load_and_save() {
+    let text = r#"{
+  "tailtape": 1,
+  "recorded": {
+    "upstream": "hand",
+    "zeta": 1,
+    "alpha": 2,
+    "mid": 3
+  },
+  "zeta": true,
+  "alpha": false,
+  "interactions": [
+    {
+      "request": {
+        "method": "GET",
+        "path": "/api/v2/tailnet/-/devices"
+      },
+      "response": {
+        "status": 200,
+        "json": {
+          "z": 1,
+          "a": 2
+        }
+      },
+      "note": "first",
+      "name": "list",
+      "id": 7
+    }
+  ]
+}
+"#;
+    let loaded = cassette::parse("hand.json", text).unwrap();
+    assert_eq!(loaded.to_canonical_string(), text);
+}
