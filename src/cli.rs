@@ -45,7 +45,7 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 pub struct SchemasDir {
     /// Read the operation schemas from DIR instead of the embedded ones.
-    #[arg(long = "schemas", value_name = "DIR", env = "TAILTAPE_SCHEMAS")]
+    #[arg(long = "schemas", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
