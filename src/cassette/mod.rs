@@ -1,0 +1,218 @@
+//! Cassette format version 1 (DESIGN.md): one JSON file of recorded exchanges. This module
+//! holds the types and finds cassettes (files, directories, the bundled set); `read` checks and
+//! parses them (errors carry file, line and column) and `write` prints the canonical form
+//! (pretty, stable key order, so load-then-save of a canonical file is byte-identical).
+
+mod read;
+mod write;
+
+pub use read::stream;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::body::Body;
+use crate::embedded;
+
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Header names (lower case) to one value each; repeated headers joined with ", ".
+pub type Headers = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cassette {
+    pub recorded: Recorded,
+    pub interactions: Vec<Interaction>,
+    /// Top-level fields this version does not define, kept as they are.
+    pub extra: Map<String, Value>,
+}
+
+/// Where a cassette came from. `upstream` is `"docs"` for cassettes written from the docs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub at: Option<String>,
+    pub upstream: String,
+    pub by: Option<String>,
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    pub request: Request,
+    pub response: Response,
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+impl Request {
+    /// The query as decoded key/value pairs, in order (`+` is a space, `%XX` decoded).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        self.query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                (decode(k), decode(v))
+            })
+            .collect()
+    }
+}
+
+/// The `content-type` without parameters, lower case (`application/json`).
+pub fn media_type(headers: &Headers) -> Option<String> {
+    let value = headers.get("content-type")?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+/// A cassette that cannot be used, with enough to find the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// A cassette to load: a file on disk or one of the bundled cassettes.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Bundled {
+        name: &'static str,
+        text: &'static str,
+    },
+}
+
+impl Source {
+    /// The name findings and errors use: the path as given, or `<bundled>/NAME`.
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Bundled { name, .. } => format!("<bundled>/{name}"),
+        }
+    }
+
+    pub fn load(&self) -> Result<Cassette, LoadError> {
+        match self {
+            Source::File(path) => load(path),
+            Source::Bundled { text, .. } => parse(&self.name(), text),
+        }
+    }
+
+    /// Reads the cassette interaction by interaction, as [`stream`] does.
+    pub fn stream(&self, each: impl FnMut(usize, Interaction)) -> Result<Cassette, LoadError> {
+        match self {
+            Source::File(path) => stream(&self.name(), &read(path)?, each),
+            Source::Bundled { text, .. } => stream(&self.name(), text, each),
+        }
+    }
+}
+
+/// The bundled cassettes, embedded in the binary.
+pub fn bundled() -> Vec<Source> {
+    embedded::CASSETTES
+        .iter()
+        .map(|(name, text)| Source::Bundled { name, text })
+        .collect()
+}
+
+/// Expands the command-line arguments: files as given, directories searched (recursively) for
+/// `*.json` in sorted order; no argument means the bundled cassettes.
+pub fn sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
+    if paths.is_empty() {
+        return Ok(bundled());
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let io_err = |source| LoadError::Io {
+            file: path.display().to_string(),
+            source,
+        };
+        if std::fs::metadata(path).map_err(io_err)?.is_dir() {
+            let mut found = Vec::new();
+            collect_json_files(path, &mut found).map_err(io_err)?;
+            found.sort();
+            out.extend(found.into_iter().map(Source::File));
+        } else {
+            out.push(Source::File(path.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_json_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks the cassette at `path`.
+pub fn load(path: &Path) -> Result<Cassette, LoadError> {
+    parse(&path.display().to_string(), &read(path)?)
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Parses and checks a whole cassette; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Cassette, LoadError> {
+    let mut interactions = Vec::new();
+    let mut cassette = stream(file, text, |_, interaction| interactions.push(interaction))?;
+    cassette.interactions = interactions;
+    Ok(cassette)
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        match &self.query {
+            Some(q) => write!(f, "?{q}"),
+            None => Ok(()),
+        }
+    }
+}
