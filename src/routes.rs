@@ -55,6 +55,9 @@ pub struct ParamSpec {
 pub struct Operation {
     #[serde(skip)]
     pub id: String,
+    /// Position in the table, for per-operation data kept elsewhere.
+    #[serde(skip)]
+    pub index: usize,
     pub method: String,
     pub path: String,
     #[serde(default)]
@@ -111,6 +114,7 @@ impl OperationTable {
             let mut op: Operation =
                 serde_json::from_value(spec).map_err(|e| format!("operation {id}: {e}"))?;
             op.id = id;
+            op.index = operations.len();
             by_template
                 .entry(op.path.clone())
                 .or_default()

@@ -36,8 +36,15 @@ pub struct Contract {
     table: OperationTable,
     /// Body validators by schema reference (`device.json#/$defs/Device`).
     bodies: HashMap<String, Validator>,
-    /// Parameter validators by `operationId?name` (query) or `operationId/name` (path).
-    params: HashMap<String, Validator>,
+    /// Parameter validators of each operation, by [`Operation::index`].
+    params: Vec<ParamValidators>,
+}
+
+/// The compiled schemas of one operation's parameters, by name.
+#[derive(Default)]
+struct ParamValidators {
+    path: HashMap<String, Validator>,
+    query: HashMap<String, Validator>,
 }
 
 impl Contract {
@@ -98,16 +105,22 @@ impl Contract {
                 bodies.insert(reference.to_string(), validator);
             }
         }
-        let mut params = HashMap::new();
+        let mut params = Vec::new();
         for op in table.operations() {
-            let all = op.query.iter().map(|(n, s)| (format!("{}?{n}", op.id), s));
-            for (key, spec) in
-                all.chain(op.params.iter().map(|(n, s)| (format!("{}/{n}", op.id), s)))
-            {
-                let validator = compile(&spec.schema)
-                    .map_err(|e| error(TABLE_FILE, format!("parameter {key}: {e}")))?;
-                params.insert(key, validator);
+            let mut compiled = ParamValidators::default();
+            for (name, spec) in &op.params {
+                let validator = compile(&spec.schema).map_err(|e| {
+                    error(TABLE_FILE, format!("{} path parameter {name}: {e}", op.id))
+                })?;
+                compiled.path.insert(name.clone(), validator);
             }
+            for (name, spec) in &op.query {
+                let validator = compile(&spec.schema).map_err(|e| {
+                    error(TABLE_FILE, format!("{} query parameter {name}: {e}", op.id))
+                })?;
+                compiled.query.insert(name.clone(), validator);
+            }
+            params.push(compiled);
         }
         Ok(Self {
             table,
@@ -164,19 +177,16 @@ impl Contract {
             op,
             side: Side::Request,
         };
+        let params = &self.params[op.index];
         for (name, value) in &path_params {
-            if let Some(v) = self.params.get(&format!("{}/{name}", op.id)) {
+            if let Some(v) = params.path.get(name) {
                 at.check_param(v, "path parameter", name, value, issues);
             }
         }
         let query = request.query_pairs();
         for (name, value) in &query {
-            let key = if op.query.contains_key(name) {
-                name.as_str()
-            } else {
-                "*"
-            };
-            match self.params.get(&format!("{}?{key}", op.id)) {
+            // `*` stands for every name the operation does not list (field filters).
+            match params.query.get(name).or_else(|| params.query.get("*")) {
                 Some(v) => at.check_param(v, "query parameter", name, value, issues),
                 None => issues.push(at.issue(
                     Level::Warning,

@@ -352,3 +352,63 @@ fn schemas_dir_overrides_the_embedded_schemas() {
             .all(|f| f["pointer"].as_str().unwrap().ends_with("/authorized"))
     );
 }
+
+#[test]
+fn query_and_path_parameters_are_checked() {
+    let mut devices = bundled("devices.json");
+    devices["interactions"][0]["request"]["query"] = "fields=everything".into();
+    devices["interactions"][1]["request"]["query"] = "fields=default&tags=tag:server".into();
+    let mut posture = bundled("posture.json");
+    posture["interactions"][1]["request"]["path"] =
+        "/api/v2/device/n5SUKe8CNTRL/attributes/node:os".into();
+    let mut policy = bundled("policy.json");
+    policy["interactions"][4]["request"]["query"] = "previewFor=bruno%40example.com".into();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cassette) in [
+        ("a-devices.json", &devices),
+        ("b-posture.json", &posture),
+        ("c-policy.json", &policy),
+    ] {
+        std::fs::write(dir.path().join(name), cassette.to_string()).unwrap();
+    }
+
+    let run = tailtape(&["validate", dir.path().to_str().unwrap(), "--format", "json"]);
+
+    assert_eq!(run.code, 1);
+    let got: Vec<(String, u64, String, String)> = json_findings(&run)
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            let file = s("cassette").rsplit('/').next().unwrap().to_string();
+            (
+                file,
+                f["interaction"].as_u64().unwrap(),
+                s("rule"),
+                s("message"),
+            )
+        })
+        .collect();
+    let summary: Vec<(&str, u64, &str)> = got
+        .iter()
+        .map(|(f, i, r, _)| (f.as_str(), *i, r.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a-devices.json", 0, "param"),
+            ("b-posture.json", 1, "param"),
+            ("c-policy.json", 4, "missing-param")
+        ]
+    );
+    assert!(
+        got[0].3.contains("fields") && got[0].3.contains("everything"),
+        "{}",
+        got[0].3
+    );
+    assert!(
+        got[1].3.contains("attributeKey") && got[1].3.contains("node:os"),
+        "{}",
+        got[1].3
+    );
+    assert!(got[2].3.contains("\"type\""), "{}", got[2].3);
+}
