@@ -19,6 +19,21 @@ impl Body {
         matches!(self, Body::Empty)
     }
 
+    /// Classifies raw body bytes as a cassette stores them: JSON when they parse as JSON, text
+    /// when they are UTF-8, bytes otherwise.
+    pub fn from_bytes(bytes: &[u8]) -> Body {
+        if bytes.is_empty() {
+            return Body::Empty;
+        }
+        if let Ok(value) = serde_json::from_slice(bytes) {
+            return Body::Json(value);
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Body::Text(text.to_string()),
+            Err(_) => Body::Binary(bytes.to_vec()),
+        }
+    }
+
     /// The cassette key this body is stored under, `None` for an empty body.
     pub fn key(&self) -> Option<&'static str> {
         match self {
@@ -71,6 +86,20 @@ pub fn parse_hujson(text: &str) -> Result<Value, HujsonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_classified_as_json_text_or_binary() {
+        assert_eq!(Body::from_bytes(b""), Body::Empty);
+        assert_eq!(
+            Body::from_bytes(b" {\"a\": 1} "),
+            Body::Json(serde_json::json!({"a": 1}))
+        );
+        assert_eq!(Body::from_bytes(b"// c\n{}"), Body::Text("// c\n{}".into()));
+        assert_eq!(
+            Body::from_bytes(&[0xff, 0x00]),
+            Body::Binary(vec![0xff, 0x00])
+        );
+    }
 
     #[test]
     fn hujson_allows_comments_and_trailing_commas() {

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Check every request and response in cassettes against the documented schemas.
     Validate(ValidateArgs),
+    /// Serve a fake Tailscale API from cassettes.
+    Replay(ReplayArgs),
     /// Inspect the operation schemas.
     Schemas {
         #[command(subcommand)]
@@ -40,6 +42,28 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Cassette files or directories (searched for *.json). Default: the bundled cassettes.
+    #[arg(value_name = "CASSETTE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = crate::replay::DEFAULT_LISTEN)]
+    pub listen: String,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+    /// Exit 1 when a request was unmatched or invalid or an interaction unused; a repeated
+    /// request past its recorded answers is unmatched instead of getting the last answer again.
+    #[arg(long)]
+    pub strict: bool,
+    /// Answer a request that breaks the documented contract with 400 and its findings.
+    #[arg(long)]
+    pub enforce: bool,
+    /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,8 @@
 //! The binary is a thin shell over [`run`], so tests drive the whole program in-process. The
 //! pieces, each in its own module: the cassette format ([`cassette`], bodies in [`body`]), the
 //! operation table ([`routes`]), schema compilation and checks ([`schema`]) producing
-//! [`finding`]s, and the `validate` command ([`validate`]). `schemas/` and `cassettes/` are
+//! [`finding`]s, the `validate` command ([`validate`]), and the fake API: request matching
+//! ([`matching`]), the replay server ([`replay`]) and its journal ([`report`]). `schemas/` and `cassettes/` are
 //! embedded at build time ([`embedded`]).
 
 pub mod body;
@@ -12,6 +13,9 @@ pub mod cli;
 pub mod embedded;
 pub mod finding;
 mod locate;
+pub mod matching;
+pub mod replay;
+pub mod report;
 pub mod routes;
 pub mod schema;
 pub mod validate;
@@ -27,6 +31,7 @@ use cli::{Command, SchemasCommand};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::command(&args),
+        Command::Replay(args) => replay::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

@@ -62,6 +62,9 @@ pub struct Operation {
     pub path: String,
     #[serde(default)]
     pub summary: String,
+    /// Request headers that change the answer (lower case), so replay matches on them.
+    #[serde(default)]
+    pub vary: Vec<String>,
     /// Path parameters by name, checked after percent-decoding.
     #[serde(default)]
     pub params: BTreeMap<String, ParamSpec>,

@@ -64,24 +64,27 @@ pub struct Response {
 }
 
 impl Request {
-    /// The query as decoded key/value pairs, in order (`+` is a space, `%XX` decoded).
+    /// The query as decoded key/value pairs, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        self.query
-            .as_deref()
-            .unwrap_or("")
-            .split('&')
-            .filter(|part| !part.is_empty())
-            .map(|part| {
-                let (k, v) = part.split_once('=').unwrap_or((part, ""));
-                (decode(k), decode(v))
-            })
-            .collect()
+        parse_query(self.query.as_deref().unwrap_or(""))
     }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (a query string or a form body) into
+/// key/value pairs, in order: `+` is a space, `%XX` a byte.
+pub fn parse_query(text: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    text.split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 /// The `content-type` without parameters, lower case (`application/json`).

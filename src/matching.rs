@@ -1,0 +1,299 @@
+//! How a request finds its recorded answer (DESIGN.md, "Replay"). Two requests match when their
+//! fingerprints are equal: method; path, percent-decoded; query as a multiset of pairs; body as
+//! a JSON value (key order and white space ignored), as a HuJSON value on operations that take
+//! HuJSON, as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
+//! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
+//! authorization value is never compared: cassettes hold it redacted.
+//!
+//! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
+//! hash probe, whatever the cassette's size. When nothing matches, [`Matcher::nearest`] names
+//! the closest recorded request and shows a unified diff of the two.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::body::{Body, parse_hujson};
+use crate::cassette::{Request, media_type};
+use crate::routes::{Lookup, Media, OperationTable};
+
+/// The recorded requests, indexed for lookup.
+pub struct Matcher {
+    /// Fingerprint -> sequence number.
+    by_fingerprint: HashMap<String, usize>,
+    /// Each sequence: indices of identical recorded requests, in recorded order.
+    sequences: Vec<Vec<usize>>,
+    /// Each recorded request rendered for diffs.
+    rendered: Vec<String>,
+    /// `METHOD path` and `path` -> recorded indices, to find the nearest request.
+    by_route: HashMap<String, Vec<usize>>,
+}
+
+/// The closest recorded request to one that matched nothing.
+pub struct Nearest {
+    /// Index of the recorded request.
+    pub index: usize,
+    /// Unified diff from the recorded request to the received one.
+    pub diff: String,
+}
+
+impl Matcher {
+    pub fn new<'r>(
+        table: &OperationTable,
+        requests: impl IntoIterator<Item = &'r Request>,
+    ) -> Self {
+        let mut matcher = Matcher {
+            by_fingerprint: HashMap::new(),
+            sequences: Vec::new(),
+            rendered: Vec::new(),
+            by_route: HashMap::new(),
+        };
+        for (index, request) in requests.into_iter().enumerate() {
+            let form = Form::of(table, request);
+            let next = matcher.sequences.len();
+            let sequence = *matcher
+                .by_fingerprint
+                .entry(form.fingerprint())
+                .or_insert(next);
+            if sequence == next {
+                matcher.sequences.push(Vec::new());
+            }
+            matcher.sequences[sequence].push(index);
+            for route in form.routes() {
+                matcher.by_route.entry(route).or_default().push(index);
+            }
+            matcher.rendered.push(form.render());
+        }
+        matcher
+    }
+
+    /// The sequence of recorded requests identical to `request`, if any.
+    pub fn find(&self, table: &OperationTable, request: &Request) -> Option<usize> {
+        self.by_fingerprint
+            .get(&Form::of(table, request).fingerprint())
+            .copied()
+    }
+
+    /// Indices of the recorded requests of a sequence, in recorded order.
+    pub fn sequence(&self, sequence: usize) -> &[usize] {
+        &self.sequences[sequence]
+    }
+
+    pub fn sequence_count(&self) -> usize {
+        self.sequences.len()
+    }
+
+    /// The recorded request most like `request`: among those with the same method and path,
+    /// else the same path, else all of them.
+    pub fn nearest(&self, table: &OperationTable, request: &Request) -> Option<Nearest> {
+        let form = Form::of(table, request);
+        let received = form.render();
+        let all: Vec<usize>;
+        let candidates = match form.routes().iter().find_map(|r| self.by_route.get(r)) {
+            Some(found) => found,
+            None => {
+                all = (0..self.rendered.len()).collect();
+                &all
+            }
+        };
+        let similarity =
+            |i: &usize| TextDiff::from_lines(self.rendered[*i].as_str(), received.as_str()).ratio();
+        let index = *candidates
+            .iter()
+            .max_by(|a, b| similarity(a).total_cmp(&similarity(b)))?;
+        let diff = TextDiff::from_lines(self.rendered[index].as_str(), received.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header("recorded", "received")
+            .to_string();
+        Some(Nearest { index, diff })
+    }
+}
+
+/// A request reduced to what matching compares.
+struct Form {
+    method: String,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: CanonicalBody,
+}
+
+enum CanonicalBody {
+    Empty,
+    Json(Value),
+    Pairs(Vec<(String, String)>),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Form {
+    fn of(table: &OperationTable, request: &Request) -> Form {
+        let operation = match table.lookup(&request.method, &request.path) {
+            Lookup::Found { operation, .. } => Some(operation),
+            _ => None,
+        };
+        let takes_hujson = operation
+            .and_then(|op| op.request.as_ref())
+            .is_some_and(|spec| spec.media.contains(&Media::Hujson));
+        let mut query = request.query_pairs();
+        query.sort();
+        let headers = operation
+            .map(|op| {
+                op.vary
+                    .iter()
+                    .map(|name| {
+                        let value = request.headers.get(name).map_or("", |v| v.trim());
+                        (name.clone(), value.to_ascii_lowercase())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = match &request.body {
+            Body::Empty => CanonicalBody::Empty,
+            Body::Json(value) => CanonicalBody::Json(value.clone()),
+            Body::Text(text) if takes_hujson => match parse_hujson(text) {
+                Ok(value) => CanonicalBody::Json(value),
+                Err(_) => CanonicalBody::Text(text.clone()),
+            },
+            Body::Text(text)
+                if media_type(&request.headers).as_deref()
+                    == Some("application/x-www-form-urlencoded") =>
+            {
+                let mut pairs = crate::cassette::parse_query(text);
+                pairs.sort();
+                CanonicalBody::Pairs(pairs)
+            }
+            Body::Text(text) => CanonicalBody::Text(text.clone()),
+            Body::Binary(bytes) => CanonicalBody::Bytes(bytes.clone()),
+        };
+        Form {
+            method: request.method.to_ascii_uppercase(),
+            path: percent_encoding::percent_decode_str(&request.path)
+                .decode_utf8_lossy()
+                .into_owned(),
+            query,
+            headers,
+            body,
+        }
+    }
+
+    /// Everything compared, as one string: equal fingerprints, equal requests.
+    fn fingerprint(&self) -> String {
+        let mut out = format!("{} {}\n", self.method, self.path);
+        for (k, v) in &self.query {
+            out.push_str(&format!("?{k}={v}\n"));
+        }
+        for (k, v) in &self.headers {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+        match &self.body {
+            CanonicalBody::Empty => {}
+            CanonicalBody::Json(value) => {
+                out.push_str("json ");
+                write_canonical(value, &mut out);
+            }
+            CanonicalBody::Pairs(pairs) => {
+                for (k, v) in pairs {
+                    out.push_str(&format!("form {k}={v}\n"));
+                }
+            }
+            CanonicalBody::Text(text) => out.push_str(&format!("text {text}")),
+            CanonicalBody::Bytes(bytes) => out.push_str(&format!("bytes {}", BASE64.encode(bytes))),
+        }
+        out
+    }
+
+    /// A readable form for diffs: request line, significant headers, pretty body with sorted
+    /// keys, so a diff shows the differing field on its own line. `tskey-` tokens are masked.
+    fn render(&self) -> String {
+        let query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut out = format!("{} {}", self.method, self.path);
+        if !query.is_empty() {
+            out.push('?');
+            out.push_str(&query.join("&"));
+        }
+        out.push('\n');
+        for (k, v) in &self.headers {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+        let body = match &self.body {
+            CanonicalBody::Empty => String::new(),
+            CanonicalBody::Json(value) => {
+                let mut compact = String::new();
+                write_canonical(value, &mut compact);
+                let sorted: Value = serde_json::from_str(&compact).unwrap_or(Value::Null);
+                serde_json::to_string_pretty(&sorted).unwrap_or_default()
+            }
+            CanonicalBody::Pairs(pairs) => pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            CanonicalBody::Text(text) => text.clone(),
+            CanonicalBody::Bytes(bytes) => format!("<{} bytes>", bytes.len()),
+        };
+        if !body.is_empty() {
+            out.push('\n');
+            out.push_str(&body);
+            out.push('\n');
+        }
+        mask_tokens(&out)
+    }
+
+    /// Keys to look for the nearest request under: `METHOD path`, then `path`.
+    fn routes(&self) -> [String; 2] {
+        [format!("{} {}", self.method, self.path), self.path.clone()]
+    }
+}
+
+/// Compact JSON with object keys sorted, so that key order does not matter.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Replaces what follows `tskey-` with `<redacted>`, so no key reaches a log or a response.
+fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("tskey-") {
+        out.push_str(&rest[..at + "tskey-".len()]);
+        rest = &rest[at + "tskey-".len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        out.push_str("<redacted>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,331 @@
+//! `tailtape replay`: a fake Tailscale API answering from cassettes.
+//!
+//! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
+//! contract (requests are validated as they arrive, recorded responses once at start), the
+//! [`Matcher`] over the recorded requests, the answers prepared as bytes at start, and the
+//! journal. `server.rs` is the hyper glue (connections, body limits, the `/__tailtape/`
+//! endpoints, graceful shutdown); `handle.rs` runs a server in-process for Rust tests;
+//! `command.rs` is the CLI.
+//!
+//! An unmatched request gets **501 Not Implemented** with a JSON `message` naming the nearest
+//! recorded request and a unified diff. 501 is an error to every client, is not retried by
+//! common retry policies (go-retryablehttp retries 5xx except 501), and does not set off the
+//! Python client's 404 fallback from `fields=all` to `fields=default`.
+
+mod command;
+mod handle;
+mod server;
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use serde_json::json;
+
+pub use command::command;
+pub use handle::ReplayServer;
+pub use server::{DEFAULT_LISTEN, MAX_BODY, serve};
+
+use crate::body::Body;
+use crate::cassette::{Cassette, Request};
+use crate::finding::{Finding, Level};
+use crate::matching::Matcher;
+use crate::report::{InteractionRef, Matched, Report, Unmatched};
+use crate::schema::Contract;
+
+/// The status of an answer that is not in the cassettes (see the module docs).
+pub const UNMATCHED_STATUS: u16 = 501;
+
+/// The cassette name findings on live requests carry.
+pub const LIVE: &str = "<live>";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// A repeated request past its recorded answers is an error, not the last answer again.
+    pub strict: bool,
+    /// A request with error findings gets 400 and its findings instead of an answer.
+    pub enforce: bool,
+}
+
+/// An HTTP answer, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Answer {
+    fn json(status: u16, value: serde_json::Value) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(value.to_string()),
+        }
+    }
+}
+
+/// One recorded interaction, as replay serves it.
+struct Recorded {
+    cassette: String,
+    index: usize,
+    request_line: String,
+    answer: Answer,
+}
+
+#[derive(Default)]
+struct Journal {
+    requests: u64,
+    /// Per matcher sequence: how many of its answers were given.
+    next: Vec<usize>,
+    /// Per recorded interaction: how many requests it answered.
+    hits: Vec<u64>,
+    unmatched: Vec<Unmatched>,
+    live_findings: Vec<Finding>,
+}
+
+pub struct Replay {
+    contract: Contract,
+    options: Options,
+    recorded: Vec<Recorded>,
+    matcher: Matcher,
+    /// Findings on the recorded cassettes, fixed at start.
+    recorded_findings: Vec<Finding>,
+    journal: Mutex<Journal>,
+}
+
+/// Headers never replayed: hop-by-hop, and those the server sets itself.
+const NOT_REPLAYED: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-encoding",
+];
+
+impl Replay {
+    /// Builds a replay over named cassettes: indexes the requests, prepares the answers and
+    /// validates the recorded exchanges once.
+    pub fn new(contract: Contract, cassettes: Vec<(String, Cassette)>, options: Options) -> Replay {
+        let mut recorded = Vec::new();
+        let mut recorded_findings = Vec::new();
+        let mut requests = Vec::new();
+        for (name, cassette) in cassettes {
+            for (index, interaction) in cassette.interactions.into_iter().enumerate() {
+                for issue in contract.check_exchange(&interaction.request, &interaction.response) {
+                    recorded_findings.push(Finding {
+                        cassette: name.clone(),
+                        interaction: index,
+                        issue,
+                    });
+                }
+                recorded.push(Recorded {
+                    cassette: name.clone(),
+                    index,
+                    request_line: interaction.request.to_string(),
+                    answer: prepare(&interaction.response),
+                });
+                requests.push(interaction.request);
+            }
+        }
+        let matcher = Matcher::new(contract.table(), &requests);
+        let journal = Journal {
+            next: vec![0; matcher.sequence_count()],
+            hits: vec![0; recorded.len()],
+            ..Journal::default()
+        };
+        Replay {
+            contract,
+            options,
+            recorded,
+            matcher,
+            recorded_findings,
+            journal: Mutex::new(journal),
+        }
+    }
+
+    pub fn interaction_count(&self) -> usize {
+        self.recorded.len()
+    }
+
+    /// Answers one request and writes it in the journal. Problems are logged to stderr.
+    pub fn answer(&self, request: &Request) -> Answer {
+        if request.path.starts_with("/api/v2/") && !request.headers.contains_key("authorization") {
+            return Answer::json(
+                401,
+                json!({"message": "tailtape: this request has no Authorization header; the Tailscale API requires an API key or access token"}),
+            );
+        }
+        let mut issues = Vec::new();
+        self.contract.check_request(request, &mut issues);
+        let invalid = issues.iter().any(|i| i.level == Level::Error);
+        let sequence = self.matcher.find(self.contract.table(), request);
+
+        let mut journal = self.lock();
+        journal.requests += 1;
+        let number = journal.requests as usize - 1;
+        for issue in &issues {
+            eprintln!(
+                "tailtape replay: {} {} {}: {} [{}]",
+                request,
+                side_word(issue),
+                issue.pointer,
+                issue.message,
+                issue.rule
+            );
+        }
+        let findings: Vec<Finding> = issues
+            .into_iter()
+            .map(|issue| Finding {
+                cassette: LIVE.into(),
+                interaction: number,
+                issue,
+            })
+            .collect();
+        if self.options.enforce && invalid {
+            let body = json!({
+                "message": format!("tailtape: {request} breaks the documented contract"),
+                "findings": findings,
+            });
+            journal.live_findings.extend(findings);
+            return Answer::json(400, body);
+        }
+        journal.live_findings.extend(findings);
+
+        let Some(sequence) = sequence else {
+            drop(journal);
+            return self.unmatched(request, "no recorded request matches".into());
+        };
+        let indices = self.matcher.sequence(sequence);
+        let given = journal.next[sequence];
+        if given >= indices.len() && self.options.strict {
+            drop(journal);
+            let reason = format!(
+                "all {} recorded answers were used (--strict)",
+                indices.len()
+            );
+            return self.unmatched(request, reason);
+        }
+        let index = indices[given.min(indices.len() - 1)];
+        journal.next[sequence] += 1;
+        journal.hits[index] += 1;
+        self.recorded[index].answer.clone()
+    }
+
+    fn unmatched(&self, request: &Request, reason: String) -> Answer {
+        let nearest = self.matcher.nearest(self.contract.table(), request);
+        let (nearest, diff) = match nearest {
+            Some(n) => (Some(self.reference(n.index)), n.diff),
+            None => (None, String::new()),
+        };
+        let mut message = format!("tailtape: {request}: {reason}");
+        if let Some(n) = &nearest {
+            message.push_str(&format!(
+                "; nearest recorded request: {} ({} #{})\n{diff}",
+                n.request, n.cassette, n.interaction
+            ));
+        }
+        eprintln!("tailtape replay: {message}");
+        let body = json!({"message": message, "nearest": nearest, "diff": diff});
+        self.lock().unmatched.push(Unmatched {
+            request: request.to_string(),
+            reason,
+            nearest,
+            diff,
+        });
+        Answer::json(UNMATCHED_STATUS, body)
+    }
+
+    fn reference(&self, index: usize) -> InteractionRef {
+        let r = &self.recorded[index];
+        InteractionRef {
+            cassette: r.cassette.clone(),
+            interaction: r.index,
+            request: r.request_line.clone(),
+        }
+    }
+
+    /// The journal so far.
+    pub fn report(&self) -> Report {
+        let journal = self.lock();
+        let mut matched = Vec::new();
+        let mut unused = Vec::new();
+        for (index, &count) in journal.hits.iter().enumerate() {
+            if count == 0 {
+                unused.push(self.reference(index));
+            } else {
+                matched.push(Matched {
+                    recorded: self.reference(index),
+                    count,
+                });
+            }
+        }
+        let findings = self
+            .recorded_findings
+            .iter()
+            .chain(&journal.live_findings)
+            .cloned()
+            .collect();
+        Report::new(
+            journal.requests,
+            matched,
+            journal.unmatched.clone(),
+            unused,
+            findings,
+        )
+    }
+
+    /// Rewinds every sequence and clears the journal (findings on the cassettes stay).
+    pub fn reset(&self) {
+        let mut journal = self.lock();
+        let sequences = journal.next.len();
+        let recorded = journal.hits.len();
+        *journal = Journal {
+            next: vec![0; sequences],
+            hits: vec![0; recorded],
+            ..Journal::default()
+        };
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+        // A panic while holding the lock cannot leave the journal half-written in a way that
+        // matters more than losing the server, so a poisoned lock is used as it is.
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn side_word(issue: &crate::finding::Issue) -> &'static str {
+    match issue.side {
+        crate::finding::Side::Request => "request",
+        crate::finding::Side::Response => "response",
+    }
+}
+
+/// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
+fn prepare(response: &crate::cassette::Response) -> Answer {
+    let mut headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .filter(|(name, _)| !NOT_REPLAYED.contains(&name.as_str()))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let body = match &response.body {
+        Body::Empty => Bytes::new(),
+        Body::Json(value) => Bytes::from(value.to_string()),
+        Body::Text(text) => Bytes::from(text.clone()),
+        Body::Binary(bytes) => Bytes::from(bytes.clone()),
+    };
+    if matches!(response.body, Body::Json(_)) && !response.headers.contains_key("content-type") {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Answer {
+        status: response.status,
+        headers,
+        body,
+    }
+}

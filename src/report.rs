@@ -1,0 +1,89 @@
+//! The replay journal: what a replay server answered and what it could not. `GET
+//! /__tailtape/report` returns it as JSON, `--report FILE` writes it on exit, and `--strict`
+//! turns anything unmatched, unused or invalid into exit code 1.
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Level};
+
+/// A recorded interaction, by cassette and position, with its request line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InteractionRef {
+    pub cassette: String,
+    pub interaction: usize,
+    pub request: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matched {
+    #[serde(flatten)]
+    pub recorded: InteractionRef,
+    /// How many requests this interaction answered.
+    pub count: u64,
+}
+
+/// A request that got no recorded answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unmatched {
+    pub request: String,
+    /// Why: `no recorded request matches`, or `all N recorded answers were used` (`--strict`).
+    pub reason: String,
+    pub nearest: Option<InteractionRef>,
+    /// Unified diff from the nearest recorded request to this one.
+    pub diff: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub requests: u64,
+    pub matched: u64,
+    pub unmatched: usize,
+    pub unused: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub matched: Vec<Matched>,
+    pub unmatched: Vec<Unmatched>,
+    pub unused: Vec<InteractionRef>,
+    /// Findings on the recorded responses (checked once at start) and on every request received.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn new(
+        requests: u64,
+        matched: Vec<Matched>,
+        unmatched: Vec<Unmatched>,
+        unused: Vec<InteractionRef>,
+        findings: Vec<Finding>,
+    ) -> Report {
+        let count = |level| findings.iter().filter(|f| f.issue.level == level).count();
+        Report {
+            summary: Summary {
+                requests,
+                matched: matched.iter().map(|m| m.count).sum(),
+                unmatched: unmatched.len(),
+                unused: unused.len(),
+                errors: count(Level::Error),
+                warnings: count(Level::Warning),
+            },
+            matched,
+            unmatched,
+            unused,
+            findings,
+        }
+    }
+
+    /// What `--strict` requires: nothing unmatched, nothing unused, no error finding.
+    pub fn is_clean(&self) -> bool {
+        self.unmatched.is_empty() && self.unused.is_empty() && self.summary.errors == 0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serializes") + "\n"
+    }
+}
