@@ -1,0 +1,113 @@
+//! `tailtape replay` as a user runs it: the binary, its first line, SIGTERM, `--report`,
+//! `--strict` and its exit code, a bad cassette at start-up.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .arg("replay")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim_end().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "first line: {first}");
+    (child, url)
+}
+
+fn get(url: &str, target: &str) -> String {
+    let mut conn = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    write!(
+        conn,
+        "GET {target} HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: Bearer x\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn terminate(mut child: Child) -> (i32, String) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap().code().expect("exited, not killed");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (code, stderr)
+}
+
+#[test]
+fn serves_until_sigterm_then_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let (child, url) = start(&["--report", report.to_str().unwrap()]);
+
+    let answer = get(&url, "/api/v2/tailnet/-/dns/preferences");
+    let (code, _) = terminate(child);
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(code, 0);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(written["summary"]["requests"], 1);
+    assert_eq!(
+        written["matched"][0]["request"],
+        "GET /api/v2/tailnet/-/dns/preferences"
+    );
+}
+
+#[test]
+fn strict_exits_1_after_an_unmatched_request() {
+    let cassette = format!("{}/cassettes/dns.json", env!("CARGO_MANIFEST_DIR"));
+    let (child, url) = start(&["--strict", &cassette]);
+
+    let answer = get(&url, "/api/v2/tailnet/-/dns/nameservers?verbose=1");
+    let (code, stderr) = terminate(child);
+
+    assert!(answer.starts_with("HTTP/1.1 501"), "{answer}");
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("nearest recorded request: GET /api/v2/tailnet/-/dns/nameservers"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("+GET /api/v2/tailnet/-/dns/nameservers?verbose=1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_cassette_stops_start_up_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, "{\n  \"tailtape\": 1,\n  \"recorded\": {\"upstream\": \"x\"},\n  \"interactions\": [\n    {\"request\": {\"method\": \"GET\", \"path\": \"/x\"}}\n  ]\n}\n").unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(["replay", "--listen", "127.0.0.1:0", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.json:5:5: /interactions/0: missing required field \"response\""),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
