@@ -14,16 +14,18 @@ use crate::schema::Contract;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let contract = Contract::load(args.schemas.dir.as_deref())?;
-    let mut cassettes = Vec::new();
-    for source in cassette::sources(&args.paths)? {
-        cassettes.push((source.name(), source.load()?));
-    }
-    let count = cassettes.len();
     let options = Options {
         strict: args.strict,
         enforce: args.enforce,
     };
-    let replay = Arc::new(Replay::new(contract, cassettes, options));
+    let mut builder = Replay::builder(contract, options);
+    let sources = cassette::sources(&args.paths)?;
+    for source in &sources {
+        let name: Arc<str> = source.name().into();
+        source.stream(|index, interaction| builder.add(&name, index, interaction))?;
+    }
+    let count = sources.len();
+    let replay = Arc::new(builder.build());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -16,7 +16,7 @@ mod command;
 mod handle;
 mod server;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde_json::json;
@@ -26,7 +26,7 @@ pub use handle::ReplayServer;
 pub use server::{DEFAULT_LISTEN, MAX_BODY, serve};
 
 use crate::body::Body;
-use crate::cassette::{Cassette, Request};
+use crate::cassette::{Cassette, Interaction, Request};
 use crate::finding::{Finding, Level};
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Matched, Report, Unmatched};
@@ -64,9 +64,60 @@ impl Answer {
     }
 }
 
+/// Collects interactions one at a time, so a large cassette is never held whole: each is
+/// validated, its answer prepared as bytes, and only its request kept for the matcher.
+pub struct Builder {
+    contract: Contract,
+    options: Options,
+    recorded: Vec<Recorded>,
+    requests: Vec<Request>,
+    recorded_findings: Vec<Finding>,
+}
+
+impl Builder {
+    /// Adds interaction `index` of cassette `cassette`.
+    pub fn add(&mut self, cassette: &Arc<str>, index: usize, interaction: Interaction) {
+        for issue in self
+            .contract
+            .check_exchange(&interaction.request, &interaction.response)
+        {
+            self.recorded_findings.push(Finding {
+                cassette: cassette.to_string(),
+                interaction: index,
+                issue,
+            });
+        }
+        self.recorded.push(Recorded {
+            cassette: Arc::clone(cassette),
+            index,
+            request_line: interaction.request.to_string(),
+            answer: prepare(&interaction.response),
+        });
+        self.requests.push(interaction.request);
+    }
+
+    /// Indexes the requests and starts an empty journal.
+    pub fn build(self) -> Replay {
+        let matcher = Matcher::new(self.contract.table(), &self.requests);
+        let journal = Journal {
+            next: vec![0; matcher.sequence_count()],
+            hits: vec![0; self.recorded.len()],
+            ..Journal::default()
+        };
+        Replay {
+            contract: self.contract,
+            options: self.options,
+            recorded: self.recorded,
+            matcher,
+            recorded_findings: self.recorded_findings,
+            journal: Mutex::new(journal),
+        }
+    }
+}
+
 /// One recorded interaction, as replay serves it.
 struct Recorded {
-    cassette: String,
+    cassette: Arc<str>,
     index: usize,
     request_line: String,
     answer: Answer,
@@ -107,43 +158,26 @@ const NOT_REPLAYED: &[&str] = &[
 ];
 
 impl Replay {
-    /// Builds a replay over named cassettes: indexes the requests, prepares the answers and
-    /// validates the recorded exchanges once.
+    /// Builds a replay over named cassettes (see [`Builder`] to add interactions as they are
+    /// read instead).
     pub fn new(contract: Contract, cassettes: Vec<(String, Cassette)>, options: Options) -> Replay {
-        let mut recorded = Vec::new();
-        let mut recorded_findings = Vec::new();
-        let mut requests = Vec::new();
+        let mut builder = Replay::builder(contract, options);
         for (name, cassette) in cassettes {
+            let name: Arc<str> = name.into();
             for (index, interaction) in cassette.interactions.into_iter().enumerate() {
-                for issue in contract.check_exchange(&interaction.request, &interaction.response) {
-                    recorded_findings.push(Finding {
-                        cassette: name.clone(),
-                        interaction: index,
-                        issue,
-                    });
-                }
-                recorded.push(Recorded {
-                    cassette: name.clone(),
-                    index,
-                    request_line: interaction.request.to_string(),
-                    answer: prepare(&interaction.response),
-                });
-                requests.push(interaction.request);
+                builder.add(&name, index, interaction);
             }
         }
-        let matcher = Matcher::new(contract.table(), &requests);
-        let journal = Journal {
-            next: vec![0; matcher.sequence_count()],
-            hits: vec![0; recorded.len()],
-            ..Journal::default()
-        };
-        Replay {
+        builder.build()
+    }
+
+    pub fn builder(contract: Contract, options: Options) -> Builder {
+        Builder {
             contract,
             options,
-            recorded,
-            matcher,
-            recorded_findings,
-            journal: Mutex::new(journal),
+            recorded: Vec::new(),
+            requests: Vec::new(),
+            recorded_findings: Vec::new(),
         }
     }
 
@@ -242,7 +276,7 @@ impl Replay {
     fn reference(&self, index: usize) -> InteractionRef {
         let r = &self.recorded[index];
         InteractionRef {
-            cassette: r.cassette.clone(),
+            cassette: r.cassette.to_string(),
             interaction: r.index,
             request: r.request_line.clone(),
         }

@@ -1,0 +1,41 @@
+//! The baseline for `scripts/bench-replay`: a bare hyper HTTP/1.1 server that answers every
+//! request with the same precomputed bytes, the most any server can do per request.
+//!
+//! Usage: cargo run --release --example bare_hyper -- BODY_FILE [ADDR]
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let body = Bytes::from(std::fs::read(
+        args.next().expect("usage: bare_hyper BODY_FILE [ADDR]"),
+    )?);
+    let listener =
+        tokio::net::TcpListener::bind(args.next().unwrap_or("127.0.0.1:0".into())).await?;
+    println!("bare hyper on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let body = body.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |_request| {
+                let mut response = hyper::Response::new(Full::new(body.clone()));
+                response.headers_mut().insert(
+                    "content-type",
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
