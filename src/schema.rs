@@ -367,10 +367,11 @@ impl Place<'_> {
         value: &str,
         issues: &mut Vec<Issue>,
     ) {
-        if let Some(err) = validator
-            .iter_errors(&Value::String(value.to_string()))
-            .next()
-        {
+        let value = Value::String(value.to_string());
+        if validator.is_valid(&value) {
+            return;
+        }
+        if let Some(err) = validator.iter_errors(&value).next() {
             issues.push(self.issue(
                 Level::Error,
                 rule::PARAM,
