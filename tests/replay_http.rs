@@ -364,3 +364,26 @@ fn bad_input_never_takes_the_server_down() {
         assert_eq!(good.status, 200, "after {what}");
     }
 }
+
+#[test]
+fn recorded_responses_are_validated_once_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("devices.json");
+    let mut edited: Value =
+        serde_json::from_str(include_str!("../cassettes/devices.json")).unwrap();
+    edited["interactions"][2]["response"]["json"]["authorized"] = "yes".into();
+    std::fs::write(&path, edited.to_string()).unwrap();
+
+    let replay = Replay::load(std::slice::from_ref(&path), None, Options::default()).unwrap();
+    let server = ReplayServer::start(replay).unwrap();
+    get(server.addr(), "/api/v2/tailnet/-/devices?fields=all");
+
+    let report = server.report();
+    assert_eq!(report.findings.len(), 1);
+    let finding = &report.findings[0];
+    assert_eq!(finding.cassette, path.display().to_string());
+    assert_eq!(finding.interaction, 2);
+    assert_eq!(finding.issue.pointer, "/authorized");
+    assert_eq!(report.summary.errors, 1);
+    assert_eq!(report.summary.requests, 1);
+}

@@ -8,24 +8,18 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::{Options, Replay, serve};
-use crate::cassette;
 use crate::cli::ReplayArgs;
-use crate::schema::Contract;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let contract = Contract::load(args.schemas.dir.as_deref())?;
     let options = Options {
         strict: args.strict,
         enforce: args.enforce,
     };
-    let mut builder = Replay::builder(contract, options);
-    let sources = cassette::sources(&args.paths)?;
-    for source in &sources {
-        let name: Arc<str> = source.name().into();
-        source.stream(|index, interaction| builder.add(&name, index, interaction))?;
-    }
-    let count = sources.len();
-    let replay = Arc::new(builder.build());
+    let replay = Arc::new(Replay::load(
+        &args.paths,
+        args.schemas.dir.as_deref(),
+        options,
+    )?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -37,8 +31,9 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout();
     writeln!(
         stdout,
-        "tailtape replay: {} interactions from {count} cassettes on http://{addr}",
-        replay.interaction_count()
+        "tailtape replay: {} interactions from {} cassettes on http://{addr}",
+        replay.interaction_count(),
+        replay.cassette_count()
     )?;
     stdout.flush()?;
 

@@ -16,6 +16,7 @@ mod command;
 mod handle;
 mod server;
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -26,11 +27,20 @@ pub use handle::ReplayServer;
 pub use server::{DEFAULT_LISTEN, MAX_BODY, serve};
 
 use crate::body::Body;
-use crate::cassette::{Cassette, Interaction, Request};
-use crate::finding::{Finding, Level};
+use crate::cassette::{self, Cassette, Interaction, Request};
+use crate::finding::{Finding, Issue, Level, Side};
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Matched, Report, Unmatched};
 use crate::schema::Contract;
+
+/// Why a replay could not start: bad schemas or a bad cassette.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Schemas(#[from] crate::schema::SchemaError),
+    #[error(transparent)]
+    Cassette(#[from] crate::cassette::LoadError),
+}
 
 /// The status of an answer that is not in the cassettes (see the module docs).
 pub const UNMATCHED_STATUS: u16 = 501;
@@ -69,12 +79,19 @@ impl Answer {
 pub struct Builder {
     contract: Contract,
     options: Options,
+    cassettes: usize,
     recorded: Vec<Recorded>,
     requests: Vec<Request>,
     recorded_findings: Vec<Finding>,
 }
 
 impl Builder {
+    /// Starts a cassette; returns the name to pass to [`Builder::add`] for its interactions.
+    pub fn cassette(&mut self, name: &str) -> Arc<str> {
+        self.cassettes += 1;
+        name.into()
+    }
+
     /// Adds interaction `index` of cassette `cassette`.
     pub fn add(&mut self, cassette: &Arc<str>, index: usize, interaction: Interaction) {
         for issue in self
@@ -107,6 +124,7 @@ impl Builder {
         Replay {
             contract: self.contract,
             options: self.options,
+            cassettes: self.cassettes,
             recorded: self.recorded,
             matcher,
             recorded_findings: self.recorded_findings,
@@ -137,6 +155,7 @@ struct Journal {
 pub struct Replay {
     contract: Contract,
     options: Options,
+    cassettes: usize,
     recorded: Vec<Recorded>,
     matcher: Matcher,
     /// Findings on the recorded cassettes, fixed at start.
@@ -163,7 +182,7 @@ impl Replay {
     pub fn new(contract: Contract, cassettes: Vec<(String, Cassette)>, options: Options) -> Replay {
         let mut builder = Replay::builder(contract, options);
         for (name, cassette) in cassettes {
-            let name: Arc<str> = name.into();
+            let name = builder.cassette(&name);
             for (index, interaction) in cassette.interactions.into_iter().enumerate() {
                 builder.add(&name, index, interaction);
             }
@@ -171,10 +190,27 @@ impl Replay {
         builder.build()
     }
 
+    /// Loads the schemas (`schemas`, else the embedded ones) and the cassettes at `paths`
+    /// (files or directories; none means the bundled cassettes), reading interaction by
+    /// interaction.
+    pub fn load(
+        paths: &[PathBuf],
+        schemas: Option<&Path>,
+        options: Options,
+    ) -> Result<Replay, LoadError> {
+        let mut builder = Replay::builder(Contract::load(schemas)?, options);
+        for source in cassette::sources(paths)? {
+            let name = builder.cassette(&source.name());
+            source.stream(|index, interaction| builder.add(&name, index, interaction))?;
+        }
+        Ok(builder.build())
+    }
+
     pub fn builder(contract: Contract, options: Options) -> Builder {
         Builder {
             contract,
             options,
+            cassettes: 0,
             recorded: Vec::new(),
             requests: Vec::new(),
             recorded_findings: Vec::new(),
@@ -183,6 +219,10 @@ impl Replay {
 
     pub fn interaction_count(&self) -> usize {
         self.recorded.len()
+    }
+
+    pub fn cassette_count(&self) -> usize {
+        self.cassettes
     }
 
     /// Answers one request and writes it in the journal. Problems are logged to stderr.
@@ -202,14 +242,7 @@ impl Replay {
         journal.requests += 1;
         let number = journal.requests as usize - 1;
         for issue in &issues {
-            eprintln!(
-                "tailtape replay: {} {} {}: {} [{}]",
-                request,
-                side_word(issue),
-                issue.pointer,
-                issue.message,
-                issue.rule
-            );
+            log(&request.to_string(), issue);
         }
         let findings: Vec<Finding> = issues
             .into_iter()
@@ -333,11 +366,20 @@ impl Replay {
     }
 }
 
-fn side_word(issue: &crate::finding::Issue) -> &'static str {
-    match issue.side {
-        crate::finding::Side::Request => "request",
-        crate::finding::Side::Response => "response",
-    }
+/// One finding as a log line on stderr.
+fn log(what: &str, issue: &Issue) {
+    let level = match issue.level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+    };
+    let side = match issue.side {
+        Side::Request => "request",
+        Side::Response => "response",
+    };
+    eprintln!(
+        "tailtape replay: {level}: {what} {side} {}: {} [{}]",
+        issue.pointer, issue.message, issue.rule
+    );
 }
 
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
