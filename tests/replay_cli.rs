@@ -111,3 +111,29 @@ fn bad_cassette_stops_start_up_with_exit_2() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    let (child, url) = start(&[]);
+    let mut conn = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    let body = r#"{"magicDNS":true}"#;
+    write!(
+        conn,
+        "POST /api/v2/tailnet/-/dns/preferences HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: Bearer x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    sigterm(&child);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    conn.write_all(body[5..].as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let (code, _) = wait_for_exit(child);
+
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("need at least one nameserver"), "{answer}");
+    assert_eq!(code, 0);
+}
