@@ -35,12 +35,21 @@ fn get(url: &str, target: &str) -> String {
     answer
 }
 
-fn terminate(mut child: Child) -> (i32, String) {
+fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Sends SIGTERM and waits: the exit code and everything on stderr.
+fn terminate(child: Child) -> (i32, String) {
+    sigterm(&child);
+    wait_for_exit(child)
+}
+
+fn wait_for_exit(mut child: Child) -> (i32, String) {
     let code = child.wait().unwrap().code().expect("exited, not killed");
     let mut stderr = String::new();
     child
