@@ -137,7 +137,7 @@ fn sigterm_lets_a_request_in_flight_finish() {
 
     sigterm(&child);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    conn.write_all(body[5..].as_bytes()).unwrap();
+    conn.write_all(&body.as_bytes()[5..]).unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
     let (code, _) = wait_for_exit(child);
