@@ -35,7 +35,7 @@ use crate::schema::Contract;
 
 /// Why a replay could not start: bad schemas or a bad cassette.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub enum StartError {
     #[error(transparent)]
     Schemas(#[from] crate::schema::SchemaError),
     #[error(transparent)]
@@ -163,7 +163,8 @@ pub struct Replay {
     journal: Mutex<Journal>,
 }
 
-/// Headers never replayed: hop-by-hop, and those the server sets itself.
+/// Headers never replayed: hop-by-hop ones, those the server sets itself, and
+/// `content-encoding`, because cassettes store bodies decoded.
 const NOT_REPLAYED: &[&str] = &[
     "connection",
     "content-length",
