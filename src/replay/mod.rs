@@ -198,7 +198,7 @@ impl Replay {
         paths: &[PathBuf],
         schemas: Option<&Path>,
         options: Options,
-    ) -> Result<Replay, LoadError> {
+    ) -> Result<Replay, StartError> {
         let mut builder = Replay::builder(Contract::load(schemas)?, options);
         for source in cassette::sources(paths)? {
             let name = builder.cassette(&source.name());
