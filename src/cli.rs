@@ -22,6 +22,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve a fake Tailscale API from cassettes.
     Replay(ReplayArgs),
+    /// Show which documented operations the cassettes exercise, and with which statuses.
+    Coverage(CoverageArgs),
     /// Inspect the operation schemas.
     Schemas {
         #[command(subcommand)]
@@ -64,6 +66,18 @@ pub struct ReplayArgs {
     /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Cassette files or directories (searched for *.json). Default: the bundled cassettes.
+    #[arg(value_name = "CASSETTE|DIR")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

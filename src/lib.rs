@@ -10,6 +10,7 @@
 pub mod body;
 pub mod cassette;
 pub mod cli;
+pub mod coverage;
 pub mod embedded;
 pub mod finding;
 mod locate;
@@ -18,6 +19,7 @@ pub mod replay;
 pub mod report;
 pub mod routes;
 pub mod schema;
+mod style;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::command(&args),
         Command::Replay(args) => replay::command(&args),
+        Command::Coverage(args) => coverage::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

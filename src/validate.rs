@@ -12,6 +12,7 @@ use crate::cassette::{self, Cassette, Interaction};
 use crate::cli::{Format, ValidateArgs};
 use crate::finding::{Finding, Level};
 use crate::schema::Contract;
+use crate::style;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
@@ -72,12 +73,12 @@ impl Report {
     pub fn to_human(&self) -> String {
         let mut out = String::new();
         for findings in self.findings.chunk_by(|a, b| a.cassette == b.cassette) {
-            let _ = writeln!(out, "{}", findings[0].cassette);
+            let _ = writeln!(out, "{}", style::heading(&findings[0].cassette));
             for f in findings {
                 let i = &f.issue;
                 let level = match i.level {
-                    Level::Error => "error  ",
-                    Level::Warning => "warning",
+                    Level::Error => style::bad("error  "),
+                    Level::Warning => style::warn("warning"),
                 };
                 let op = i.operation.as_deref().unwrap_or("-");
                 let side = serde_json::to_value(i.side).ok();
@@ -96,15 +97,19 @@ impl Report {
             out.push('\n');
         }
         let s = &self.summary;
+        let errors = format!("{} error{}", s.errors, plural(s.errors));
+        let errors = if s.errors > 0 {
+            style::bad(&errors)
+        } else {
+            style::good(&errors)
+        };
         let _ = writeln!(
             out,
-            "{} cassette{}, {} interaction{}: {} error{}, {} warning{}",
+            "{} cassette{}, {} interaction{}: {errors}, {} warning{}",
             s.cassettes,
             plural(s.cassettes),
             s.interactions,
             plural(s.interactions),
-            s.errors,
-            plural(s.errors),
             s.warnings,
             plural(s.warnings)
         );
@@ -134,7 +139,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
 pub fn command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let report = validate(args)?;
     match args.format {
-        Format::Human => print!("{}", report.to_human()),
+        Format::Human => style::print(&report.to_human()),
         Format::Json => print!("{}", report.to_json()),
     }
     Ok(if report.passed(args.strict) {
