@@ -24,6 +24,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show which documented operations the cassettes exercise, and with which statuses.
     Coverage(CoverageArgs),
+    /// Compare two recordings: responses paired by request, volatile fields ignored.
+    Diff(DiffArgs),
     /// Inspect the operation schemas.
     Schemas {
         #[command(subcommand)]
@@ -78,6 +80,18 @@ pub struct CoverageArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier cassette (for example the committed one).
+    pub old: PathBuf,
+    /// The later cassette (for example a fresh re-recording).
+    pub new: PathBuf,
+    /// Also ignore this JSON pointer in response bodies; `*` matches any one segment
+    /// (`/devices/*/addresses`). Repeatable.
+    #[arg(long, value_name = "JSON-POINTER")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Args)]

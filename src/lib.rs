@@ -11,6 +11,7 @@ pub mod body;
 pub mod cassette;
 pub mod cli;
 pub mod coverage;
+pub mod diff;
 pub mod embedded;
 pub mod finding;
 mod locate;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::command(&args),
         Command::Replay(args) => replay::command(&args),
         Command::Coverage(args) => coverage::command(&args),
+        Command::Diff(args) => diff::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

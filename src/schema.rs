@@ -355,7 +355,7 @@ impl Place<'_> {
             level,
             rule: rule.into(),
             pointer: pointer.to_string(),
-            message: truncate(message),
+            message: truncate(message, MAX_MESSAGE),
         }
     }
 
@@ -438,9 +438,10 @@ fn kebab(keyword: &str) -> String {
     out
 }
 
-fn truncate(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE {
-        let mut end = MAX_MESSAGE;
+/// `message` cut to at most `max` bytes (on a character boundary), with `…` when cut.
+pub(crate) fn truncate(mut message: String, max: usize) -> String {
+    if message.len() > max {
+        let mut end = max;
         while !message.is_char_boundary(end) {
             end -= 1;
         }

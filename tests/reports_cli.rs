@@ -109,3 +109,101 @@ fn colour_only_on_a_terminal_and_never_under_no_color() {
     assert!(!piped.contains('\x1b'));
     assert!(piped.contains("error   #2 getDevice response /authorized"));
 }
+
+/// The bundled devices cassette as a "re-recording" after `edit`.
+fn rerecorded(dir: &Path, edit: impl FnOnce(&mut Value)) -> (String, String) {
+    let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes/devices.json");
+    let mut new = bundled("devices.json");
+    edit(&mut new);
+    let new = write(dir, "rerecorded.json", &new);
+    (old.display().to_string(), new.display().to_string())
+}
+
+#[test]
+fn diff_of_a_rerecording_that_only_moved_volatile_fields_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = rerecorded(dir.path(), |c| {
+        for interaction in c["interactions"].as_array_mut().unwrap() {
+            if let Some(devices) = interaction
+                .pointer_mut("/response/json/devices")
+                .and_then(Value::as_array_mut)
+            {
+                for device in devices {
+                    device["lastSeen"] = "2026-11-24T03:00:00Z".into();
+                    if let Some(connectivity) = device.get_mut("clientConnectivity") {
+                        connectivity["latency"] = serde_json::json!({"Paris": {"latencyMs": 9.5}});
+                    }
+                }
+            }
+        }
+    });
+
+    let (code, stdout, _) = tailtape(&["diff", &old, &new]);
+
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.ends_with("16 pairs compared: 0 differ, 0 only in OLD, 0 only in NEW\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn diff_of_a_renamed_device_exits_1_showing_the_hostname_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = rerecorded(dir.path(), |c| {
+        c["interactions"][0]["response"]["json"]["devices"][1]["hostname"] = "armadillo-2".into();
+    });
+
+    let (code, stdout, _) = tailtape(&["diff", &old, &new]);
+    let (ignored, _, _) = tailtape(&["diff", &old, &new, "--ignore", "/devices/*/hostname"]);
+
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("GET /api/v2/tailnet/-/devices?fields=all (OLD #0, NEW #0)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  ~ /devices/1/hostname: \"armadillo\" -> \"armadillo-2\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-      \"hostname\": \"armadillo\","),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+      \"hostname\": \"armadillo-2\","),
+        "{stdout}"
+    );
+    assert_eq!(ignored, 0);
+}
+
+#[test]
+fn diff_lists_interactions_on_one_side_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = rerecorded(dir.path(), |c| {
+        let interactions = c["interactions"].as_array_mut().unwrap();
+        interactions.remove(3);
+        interactions[0]["request"]["path"] = "/api/v2/tailnet/example.com/devices".into();
+    });
+
+    let (code, stdout, _) = tailtape(&["diff", &old, &new]);
+
+    // NEW's remaining fields=all list pairs with OLD's first one, so OLD's second is left over.
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(&format!(
+            "only in {old}: #3 GET /api/v2/device/nDoesNotExist"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "only in {old}: #15 GET /api/v2/tailnet/-/devices?fields=all"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!(
+        "only in {new}: #0 GET /api/v2/tailnet/example.com/devices?fields=all"
+    )));
+    assert!(stdout.contains("2 only in OLD, 1 only in NEW"), "{stdout}");
+}

@@ -1,0 +1,381 @@
+//! `tailtape diff OLD NEW`: what changed between two recordings of the same scenario, such as
+//! a nightly re-recording against the live API and the committed cassette.
+//!
+//! Interactions are paired by request with the replay matcher (the k-th occurrence of a
+//! request in NEW pairs with its k-th in OLD); each pair's responses are compared on status,
+//! content-type and body. Fields that change on every recording are ignored by default
+//! ([`VOLATILE_FIELDS`], anywhere in a JSON body), as are other headers (ETag, Date); `--ignore`
+//! adds JSON pointers, where `*` stands for any one segment (`/devices/*/addresses`). A pair
+//! that still differs is shown as a list of JSON pointers and a unified diff. Exit 1 when
+//! anything differs or is on one side only, 0 otherwise.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::body::Body;
+use crate::cassette::{self, Cassette, Response, media_type};
+use crate::cli::DiffArgs;
+use crate::matching::Matcher;
+use crate::schema::{Contract, truncate};
+use crate::style;
+
+/// JSON fields that differ between any two recordings, ignored wherever they appear: device
+/// activity and versions (`lastSeen`, `clientVersion`, `updateAvailable`), creation and expiry
+/// times (`created`, `expires`, `lastEmailSentAt`), DERP latency figures (`latency`).
+pub const VOLATILE_FIELDS: &[&str] = &[
+    "lastSeen",
+    "created",
+    "expires",
+    "lastEmailSentAt",
+    "clientVersion",
+    "updateAvailable",
+    "latency",
+];
+
+/// One difference inside a pair, at a JSON pointer into the response body (`""` for the whole
+/// body; `status` and `content-type` name themselves).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Changed {
+        at: String,
+        old: String,
+        new: String,
+    },
+    Added {
+        at: String,
+        new: String,
+    },
+    Removed {
+        at: String,
+        old: String,
+    },
+}
+
+/// A pair of interactions whose responses differ.
+#[derive(Debug)]
+pub struct PairDiff {
+    pub old_index: usize,
+    pub new_index: usize,
+    pub request: String,
+    pub changes: Vec<Change>,
+    pub unified: String,
+}
+
+#[derive(Debug, Default)]
+pub struct CassetteDiff {
+    pub pairs: usize,
+    pub differing: Vec<PairDiff>,
+    /// (index, request) of interactions in OLD with no partner in NEW.
+    pub only_old: Vec<(usize, String)>,
+    pub only_new: Vec<(usize, String)>,
+}
+
+impl CassetteDiff {
+    pub fn is_empty(&self) -> bool {
+        self.differing.is_empty() && self.only_old.is_empty() && self.only_new.is_empty()
+    }
+
+    pub fn to_human(&self, old_name: &str, new_name: &str) -> String {
+        let mut out = String::new();
+        for pair in &self.differing {
+            let _ = writeln!(
+                out,
+                "{}",
+                style::heading(&format!(
+                    "{} (OLD #{}, NEW #{})",
+                    pair.request, pair.old_index, pair.new_index
+                ))
+            );
+            for change in &pair.changes {
+                let line = match change {
+                    Change::Changed { at, old, new } => {
+                        style::warn(&format!("  ~ {at}: {old} -> {new}"))
+                    }
+                    Change::Added { at, new } => style::good(&format!("  + {at}: {new}")),
+                    Change::Removed { at, old } => style::bad(&format!("  - {at}: {old}")),
+                };
+                let _ = writeln!(out, "{line}");
+            }
+            if !pair.unified.is_empty() {
+                for line in pair.unified.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            out.push('\n');
+        }
+        for (index, request) in &self.only_old {
+            let _ = writeln!(
+                out,
+                "{}",
+                style::bad(&format!("only in {old_name}: #{index} {request}"))
+            );
+        }
+        for (index, request) in &self.only_new {
+            let _ = writeln!(
+                out,
+                "{}",
+                style::good(&format!("only in {new_name}: #{index} {request}"))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} pairs compared: {} differ, {} only in OLD, {} only in NEW",
+            self.pairs,
+            self.differing.len(),
+            self.only_old.len(),
+            self.only_new.len()
+        );
+        out
+    }
+}
+
+/// Compares two cassettes. `ignore` holds JSON pointers (with `*` segments) to leave out.
+pub fn diff(
+    contract: &Contract,
+    old: &Cassette,
+    new: &Cassette,
+    ignore: &[String],
+) -> CassetteDiff {
+    let table = contract.table();
+    let matcher = Matcher::new(table, old.interactions.iter().map(|i| &i.request));
+    let mut used = vec![0usize; matcher.sequence_count()];
+    let mut paired_old = vec![false; old.interactions.len()];
+    let mut result = CassetteDiff::default();
+    for (new_index, interaction) in new.interactions.iter().enumerate() {
+        let partner = matcher
+            .find(table, &interaction.request)
+            .and_then(|sequence| {
+                let index = matcher.sequence(sequence).get(used[sequence]).copied();
+                used[sequence] += 1;
+                index
+            });
+        let Some(old_index) = partner else {
+            result
+                .only_new
+                .push((new_index, interaction.request.to_string()));
+            continue;
+        };
+        paired_old[old_index] = true;
+        result.pairs += 1;
+        let (changes, unified) = compare(
+            &old.interactions[old_index].response,
+            &interaction.response,
+            ignore,
+        );
+        if !changes.is_empty() {
+            result.differing.push(PairDiff {
+                old_index,
+                new_index,
+                request: interaction.request.to_string(),
+                changes,
+                unified,
+            });
+        }
+    }
+    for (index, paired) in paired_old.iter().enumerate() {
+        if !paired {
+            result
+                .only_old
+                .push((index, old.interactions[index].request.to_string()));
+        }
+    }
+    result
+}
+
+/// The changes between two responses, and a unified diff of their bodies when both are JSON.
+fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change>, String) {
+    let mut changes = Vec::new();
+    if old.status != new.status {
+        changes.push(Change::Changed {
+            at: "status".into(),
+            old: old.status.to_string(),
+            new: new.status.to_string(),
+        });
+    }
+    let (old_type, new_type) = (media_type(&old.headers), media_type(&new.headers));
+    if old_type != new_type {
+        let show = |t: Option<String>| t.unwrap_or_else(|| "(none)".into());
+        changes.push(Change::Changed {
+            at: "content-type".into(),
+            old: show(old_type),
+            new: show(new_type),
+        });
+    }
+    let mut unified = String::new();
+    match (&old.body, &new.body) {
+        (Body::Json(a), Body::Json(b)) => {
+            let (a, b) = (stripped(a, ignore), stripped(b, ignore));
+            let before = changes.len();
+            compare_values(&a, &b, &mut String::new(), &mut changes);
+            if changes.len() > before {
+                let (a, b) = (pretty(&a), pretty(&b));
+                unified = TextDiff::from_lines(&a, &b)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header("OLD", "NEW")
+                    .to_string();
+            }
+        }
+        (a, b) if a != b => {
+            let describe = |body: &Body| match body {
+                Body::Empty => "(empty)".to_string(),
+                Body::Json(_) => "JSON".to_string(),
+                Body::Text(t) => format!("{} bytes of text", t.len()),
+                Body::Binary(b) => format!("{} bytes", b.len()),
+            };
+            changes.push(Change::Changed {
+                at: String::new(),
+                old: describe(a),
+                new: describe(b),
+            });
+            if let (Body::Text(a), Body::Text(b)) = (a, b) {
+                unified = TextDiff::from_lines(a, b)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header("OLD", "NEW")
+                    .to_string();
+            }
+        }
+        _ => {}
+    }
+    (changes, unified)
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// A copy of `value` without the volatile fields and the ignored pointers.
+fn stripped(value: &Value, ignore: &[String]) -> Value {
+    let patterns: Vec<Vec<&str>> = ignore
+        .iter()
+        .map(|p| p.split('/').skip(1).collect())
+        .collect();
+    let mut copy = value.clone();
+    strip(&mut copy, &mut Vec::new(), &patterns);
+    copy
+}
+
+fn strip(value: &mut Value, path: &mut Vec<String>, patterns: &[Vec<&str>]) {
+    let ignored = |path: &[String]| {
+        patterns.iter().any(|p| {
+            p.len() == path.len()
+                && p.iter()
+                    .zip(path)
+                    .all(|(want, got)| *want == "*" || unescape(want) == *got)
+        })
+    };
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, _| {
+                path.push(key.clone());
+                let keep = !VOLATILE_FIELDS.contains(&key.as_str()) && !ignored(path);
+                path.pop();
+                keep
+            });
+            for (key, child) in map.iter_mut() {
+                path.push(key.clone());
+                strip(child, path, patterns);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            let mut index = 0;
+            items.retain(|_| {
+                path.push(index.to_string());
+                let keep = !ignored(path);
+                path.pop();
+                index += 1;
+                keep
+            });
+            for (i, child) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                strip(child, path, patterns);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Walks two JSON values together, recording each difference at its pointer.
+fn compare_values(old: &Value, new: &Value, at: &mut String, changes: &mut Vec<Change>) {
+    let short = |v: &Value| truncate(v.to_string(), 80);
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, old_child) in a {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&escape(key));
+                match b.get(key) {
+                    Some(new_child) => compare_values(old_child, new_child, at, changes),
+                    None => changes.push(Change::Removed {
+                        at: at.clone(),
+                        old: short(old_child),
+                    }),
+                }
+                at.truncate(len);
+            }
+            for (key, new_child) in b {
+                if !a.contains_key(key) {
+                    changes.push(Change::Added {
+                        at: format!("{at}/{}", escape(key)),
+                        new: short(new_child),
+                    });
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let len = at.len();
+                let _ = write!(at, "/{i}");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => compare_values(x, y, at, changes),
+                    (Some(x), None) => changes.push(Change::Removed {
+                        at: at.clone(),
+                        old: short(x),
+                    }),
+                    (None, Some(y)) => changes.push(Change::Added {
+                        at: at.clone(),
+                        new: short(y),
+                    }),
+                    (None, None) => {}
+                }
+                at.truncate(len);
+            }
+        }
+        (a, b) if a != b => changes.push(Change::Changed {
+            at: at.clone(),
+            old: short(a),
+            new: short(b),
+        }),
+        _ => {}
+    }
+}
+
+pub fn command(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let contract = Contract::load(None)?;
+    let old = cassette::load(&args.old)?;
+    let new = cassette::load(&args.new)?;
+    let result = diff(&contract, &old, &new, &args.ignore);
+    style::print(&result.to_human(
+        &args.old.display().to_string(),
+        &args.new.display().to_string(),
+    ));
+    Ok(if result.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
