@@ -60,6 +60,7 @@ fn main() {
         schemas: SchemasDir { dir: None },
         format: Format::Json,
         strict: true,
+        junit: None,
     };
     let texts: Vec<(&jsonschema::Validator, String)> = bodies
         .iter()

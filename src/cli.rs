@@ -46,6 +46,9 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors.
     #[arg(long)]
     pub strict: bool,
+    /// Also write a JUnit XML report to FILE: one test case per interaction.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +71,10 @@ pub struct ReplayArgs {
     /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE on exit: one test case per recorded interaction, and
+    /// one per unmatched or invalid request.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,11 +6,13 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::cassette::{self, Cassette, Interaction};
 use crate::cli::{Format, ValidateArgs};
 use crate::finding::{Finding, Level};
+use crate::junit::{self, Case};
 use crate::schema::Contract;
 use crate::style;
 
@@ -27,6 +29,9 @@ pub struct Summary {
 pub struct Report {
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// Every interaction checked, kept only when a JUnit report was asked for.
+    #[serde(skip)]
+    pub cases: Option<Vec<Case>>,
 }
 
 impl Report {
@@ -47,6 +52,14 @@ impl Report {
         interaction: &Interaction,
     ) {
         self.summary.interactions += 1;
+        if let Some(cases) = &mut self.cases {
+            cases.push(Case {
+                cassette: name.to_string(),
+                interaction: index,
+                request: interaction.request.to_string(),
+                failure: None,
+            });
+        }
         for issue in contract.check_exchange(&interaction.request, &interaction.response) {
             match issue.level {
                 Level::Error => self.summary.errors += 1,
@@ -125,7 +138,10 @@ fn plural(n: usize) -> &'static str {
 /// so memory stays flat however large a cassette is.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
     let contract = Contract::load(args.schemas.dir.as_deref())?;
-    let mut report = Report::default();
+    let mut report = Report {
+        cases: args.junit.as_ref().map(|_| Vec::new()),
+        ..Report::default()
+    };
     for source in cassette::sources(&args.paths)? {
         let name = source.name();
         report.summary.cassettes += 1;
@@ -138,6 +154,10 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
 
 pub fn command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let report = validate(args)?;
+    if let (Some(path), Some(cases)) = (&args.junit, &report.cases) {
+        junit::write(path, "tailtape validate", cases, &report.findings)
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
     match args.format {
         Format::Human => style::print(&report.to_human()),
         Format::Json => print!("{}", report.to_json()),

@@ -146,3 +146,38 @@ fn sigterm_lets_a_request_in_flight_finish() {
     assert!(answer.contains("need at least one nameserver"), "{answer}");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn junit_on_exit_has_the_recorded_interactions_and_the_unmatched_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("replay.xml");
+    let cassette = format!("{}/cassettes/dns.json", env!("CARGO_MANIFEST_DIR"));
+    let (child, url) = start(&["--junit", junit.to_str().unwrap(), &cassette]);
+
+    get(&url, "/api/v2/tailnet/-/dns/preferences");
+    get(&url, "/api/v2/tailnet/-/dns/nameservers?verbose=1");
+    let (code, _) = terminate(child);
+
+    assert_eq!(code, 0);
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(&junit).unwrap())
+            .unwrap();
+    let suites: Vec<(&str, usize, usize)> = report
+        .test_suites
+        .iter()
+        .map(|s| (s.name.as_str(), s.test_cases.len(), s.failures))
+        .collect();
+    assert_eq!(
+        suites,
+        [
+            (cassette.as_str(), 12, 0),
+            ("<live>", 1, 0),
+            ("<live> unmatched", 1, 1)
+        ]
+    );
+    let unmatched = &report.test_suites[2].test_cases[0];
+    assert_eq!(
+        unmatched.name.as_str(),
+        "#0 GET /api/v2/tailnet/-/dns/nameservers?verbose=1"
+    );
+}

@@ -207,3 +207,68 @@ fn diff_lists_interactions_on_one_side_only() {
     )));
     assert!(stdout.contains("2 only in OLD, 1 only in NEW"), "{stdout}");
 }
+
+fn parse_junit(path: &Path) -> quick_junit::Report {
+    quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(path).unwrap())
+        .expect("valid JUnit XML")
+}
+
+#[test]
+fn validate_junit_has_a_case_per_interaction_and_a_failure_per_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut devices = bundled("devices.json");
+    devices["interactions"][2]["response"]["json"]["authorized"] = "yes".into();
+    devices["interactions"][4]["response"]["json"]["undocumented"] = 1.into();
+    let path = write(dir.path(), "devices.json", &devices);
+    let junit = dir.path().join("junit.xml");
+
+    let (code, _, _) = tailtape(&[
+        "validate",
+        path.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+
+    assert_eq!(code, 1);
+    let report = parse_junit(&junit);
+    assert_eq!(report.test_suites.len(), 1);
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), path.to_str().unwrap());
+    assert_eq!(suite.test_cases.len(), 16);
+    assert_eq!(suite.failures, 1);
+    let failed = &suite.test_cases[2];
+    assert_eq!(
+        failed.name.as_str(),
+        "#2 GET /api/v2/device/nK7Pq3aCNTRL?fields=all"
+    );
+    match &failed.status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            message,
+            description,
+            ..
+        } => {
+            assert_eq!(message.as_ref().unwrap().as_str(), "1 error");
+            assert!(
+                description
+                    .as_ref()
+                    .unwrap()
+                    .as_str()
+                    .contains("getDevice response /authorized")
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let warned = &suite.test_cases[4];
+    assert!(matches!(
+        warned.status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    assert!(
+        warned
+            .system_out
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .contains("undocumented-field")
+    );
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::{Options, Replay, serve};
 use crate::cli::ReplayArgs;
+use crate::junit;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
@@ -43,6 +44,15 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.report {
         std::fs::write(path, report.to_json())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        junit::write(
+            path,
+            "tailtape replay",
+            &replay.junit_cases(),
+            &report.findings,
+        )
+        .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     let s = &report.summary;
     eprintln!(

@@ -29,6 +29,7 @@ pub use server::{DEFAULT_LISTEN, MAX_BODY, serve};
 use crate::body::Body;
 use crate::cassette::{self, Cassette, Interaction, Request};
 use crate::finding::{Finding, Issue, Level, Side};
+use crate::junit::Case;
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Matched, Report, Unmatched};
 use crate::schema::Contract;
@@ -150,6 +151,8 @@ struct Journal {
     hits: Vec<u64>,
     unmatched: Vec<Unmatched>,
     live_findings: Vec<Finding>,
+    /// (number, request line) of each request that had findings.
+    live_requests: Vec<(usize, String)>,
 }
 
 pub struct Replay {
@@ -244,6 +247,9 @@ impl Replay {
         let number = journal.requests as usize - 1;
         for issue in &issues {
             log(&request.to_string(), issue);
+        }
+        if !issues.is_empty() {
+            journal.live_requests.push((number, request.to_string()));
         }
         let findings: Vec<Finding> = issues
             .into_iter()
@@ -344,6 +350,36 @@ impl Replay {
             unused,
             findings,
         )
+    }
+
+    /// The test cases of a JUnit report: every recorded interaction, every request that had
+    /// findings (cassette `<live>`, numbered like its findings), and every unmatched request.
+    pub fn junit_cases(&self) -> Vec<Case> {
+        let journal = self.lock();
+        let mut cases: Vec<Case> = (0..self.recorded.len())
+            .map(|index| {
+                let r = self.reference(index);
+                Case {
+                    cassette: r.cassette,
+                    interaction: r.interaction,
+                    request: r.request,
+                    failure: None,
+                }
+            })
+            .collect();
+        cases.extend(journal.live_requests.iter().map(|(number, request)| Case {
+            cassette: LIVE.into(),
+            interaction: *number,
+            request: request.clone(),
+            failure: None,
+        }));
+        cases.extend(journal.unmatched.iter().enumerate().map(|(i, u)| Case {
+            cassette: format!("{LIVE} unmatched"),
+            interaction: i,
+            request: u.request.clone(),
+            failure: Some(format!("{}: {}\n{}", u.request, u.reason, u.diff)),
+        }));
+        cases
     }
 
     /// Rewinds every sequence and clears the journal (findings on the cassettes stay).
