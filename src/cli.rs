@@ -115,6 +115,11 @@ pub enum SchemasCommand {
         #[command(flatten)]
         schemas: SchemasDir,
     },
+    /// Print an OpenAPI 3.1 document made from the schemas, for other tools.
+    Openapi {
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod junit;
 mod locate;
 pub mod matching;
+pub mod openapi;
 pub mod replay;
 pub mod report;
 pub mod routes;
@@ -43,6 +44,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let contract = schema::Contract::load(schemas.dir.as_deref())?;
             print!("{}", contract.table().listing());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schemas {
+            command: SchemasCommand::Openapi { schemas },
+        } => {
+            let contract = schema::Contract::load(schemas.dir.as_deref())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&openapi::document(&contract))?
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

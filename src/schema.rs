@@ -7,7 +7,7 @@
 //! error is an error named after its JSON Schema keyword.
 
 use std::borrow::{Borrow, Cow};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use jsonschema::error::ValidationErrorKind;
@@ -34,6 +34,8 @@ pub struct SchemaError {
 
 pub struct Contract {
     table: OperationTable,
+    /// The schema files as read, by path (`device.json`), for exporting them.
+    documents: BTreeMap<String, Value>,
     /// Body validators by schema reference (`device.json#/$defs/Device`).
     bodies: HashMap<String, Validator>,
     /// Parameter validators of each operation, by [`Operation::index`].
@@ -71,7 +73,7 @@ impl Contract {
             file: file.to_string(),
             message,
         };
-        let mut documents = Vec::new();
+        let mut documents = BTreeMap::new();
         let mut table_text = None;
         for (path, text) in files {
             if path == TABLE_FILE {
@@ -80,12 +82,16 @@ impl Contract {
             }
             let value: Value =
                 serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
-            documents.push((format!("{BASE_URI}{path}"), value));
+            documents.insert(path, value);
         }
         let table_text = table_text.ok_or_else(|| error(TABLE_FILE, "missing".into()))?;
         let table = OperationTable::from_json(&table_text).map_err(|m| error(TABLE_FILE, m))?;
         let registry = Registry::new()
-            .extend(documents)
+            .extend(
+                documents
+                    .iter()
+                    .map(|(path, value)| (format!("{BASE_URI}{path}"), value)),
+            )
             .and_then(|b| b.prepare())
             .map_err(|e| error("(registry)", e.to_string()))?;
         let compile = |schema: &Value| {
@@ -122,8 +128,11 @@ impl Contract {
             }
             params.push(compiled);
         }
+        // The validators own what they need; the registry only borrows the documents.
+        drop(registry);
         Ok(Self {
             table,
+            documents,
             bodies,
             params,
         })
@@ -131,6 +140,11 @@ impl Contract {
 
     pub fn table(&self) -> &OperationTable {
         &self.table
+    }
+
+    /// The schema files as read (`operations.json` aside), by path.
+    pub fn documents(&self) -> &BTreeMap<String, Value> {
+        &self.documents
     }
 
     /// The compiled validator for a schema reference of the table.

@@ -272,3 +272,57 @@ fn validate_junit_has_a_case_per_interaction_and_a_failure_per_error() {
             .contains("undocumented-field")
     );
 }
+
+/// `openapi-spec-validator` from the project's virtualenv (`scripts/test` installs it).
+fn openapi_validator(file: &Path) -> std::process::Output {
+    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/openapi-spec-validator");
+    assert!(
+        validator.exists(),
+        "{} is missing: run scripts/test",
+        validator.display()
+    );
+    Command::new(validator).arg(file).output().unwrap()
+}
+
+#[test]
+fn openapi_export_passes_a_real_openapi_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = tailtape(&["schemas", "openapi"]);
+    assert_eq!(code, 0);
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    let exported = write(dir.path(), "openapi.json", &document);
+    // A control: the same document with a dangling reference must be refused.
+    let mut broken = document.clone();
+    broken["components"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .remove("common.Error");
+    let broken = write(dir.path(), "broken.json", &broken);
+
+    let valid = openapi_validator(&exported);
+    let invalid = openapi_validator(&broken);
+
+    assert!(
+        valid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&valid.stdout)
+    );
+    assert!(!invalid.status.success());
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 29);
+    let get_device = &document["paths"]["/device/{deviceId}"]["get"];
+    assert_eq!(
+        get_device["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/device.Device"
+    );
+    assert_eq!(get_device["parameters"][1]["name"], "fields");
+}
