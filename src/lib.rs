@@ -18,6 +18,7 @@ pub mod junit;
 mod locate;
 pub mod matching;
 pub mod openapi;
+mod progress;
 pub mod replay;
 pub mod report;
 pub mod routes;

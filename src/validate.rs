@@ -13,6 +13,7 @@ use crate::cassette::{self, Cassette, Interaction};
 use crate::cli::{Format, ValidateArgs};
 use crate::finding::{Finding, Level};
 use crate::junit::{self, Case};
+use crate::progress::Progress;
 use crate::schema::Contract;
 use crate::style;
 
@@ -142,13 +143,22 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
         cases: args.junit.as_ref().map(|_| Vec::new()),
         ..Report::default()
     };
-    for source in cassette::sources(&args.paths)? {
+    let sources = cassette::sources(&args.paths)?;
+    let mut progress = Progress::on_terminal(sources.len());
+    for source in &sources {
         let name = source.name();
         report.summary.cassettes += 1;
-        source.stream(|index, interaction| {
-            report.add_interaction(&contract, &name, index, &interaction)
-        })?;
+        progress.next_file();
+        let read = source.stream(|index, interaction| {
+            report.add_interaction(&contract, &name, index, &interaction);
+            progress.tick();
+        });
+        if read.is_err() {
+            progress.finish();
+        }
+        read?;
     }
+    progress.finish();
     Ok(report)
 }
 
