@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod diff;
 pub mod embedded;
 pub mod finding;
+pub mod http;
 pub mod junit;
 mod locate;
 pub mod matching;

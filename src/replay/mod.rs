@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde_json::json;
 
+pub use crate::http::{Answer, MAX_BODY};
 pub use command::command;
 pub use handle::ReplayServer;
-pub use server::{DEFAULT_LISTEN, MAX_BODY, serve};
+pub use server::{DEFAULT_LISTEN, serve};
 
 use crate::body::Body;
 use crate::cassette::{self, Cassette, Interaction, Request};
@@ -55,24 +56,6 @@ pub struct Options {
     pub strict: bool,
     /// A request with error findings gets 400 and its findings instead of an answer.
     pub enforce: bool,
-}
-
-/// An HTTP answer, ready to send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-}
-
-impl Answer {
-    fn json(status: u16, value: serde_json::Value) -> Answer {
-        Answer {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: Bytes::from(value.to_string()),
-        }
-    }
 }
 
 /// Collects interactions one at a time, so a large cassette is never held whole: each is

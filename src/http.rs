@@ -1,0 +1,156 @@
+//! Serving HTTP, shared by `replay` and `record`: the accept loop (HTTP/1.1 with keep-alive,
+//! and HTTP/2; graceful shutdown that lets in-flight requests finish), reading a request into a
+//! cassette [`Request`] under a body limit, and the [`Answer`] a handler returns. A bad request
+//! never takes a server down: hyper answers malformed HTTP itself, bodies over [`MAX_BODY`] get
+//! 413 without being read in full, and every other request reaches the handler.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::body::Body;
+use crate::cassette::{Headers, Request};
+
+/// The largest request body a server reads (16 MiB); larger ones get 413.
+pub const MAX_BODY: u64 = 16 * 1024 * 1024;
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// An HTTP answer, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// A JSON answer (the API's error bodies are `{"message": ...}`).
+    pub fn json(status: u16, value: serde_json::Value) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(value.to_string()),
+        }
+    }
+}
+
+/// What a server does with each request.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: hyper::Request<Incoming>) -> impl Future<Output = Answer> + Send;
+}
+
+/// Serves `handler` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish (up to a few seconds).
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(err) => {
+                        // Out of file descriptors and the like: wait, do not spin or die.
+                        eprintln!("tailtape: accept failed: {err}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let handler = Arc::clone(&handler);
+                let service = service_fn(move |request| {
+                    let handler = Arc::clone(&handler);
+                    async move { Ok::<_, Infallible>(to_response(handler.handle(request).await)) }
+                });
+                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+}
+
+fn to_response(answer: Answer) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(answer.body));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(answer.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// Reads a hyper request into a cassette request; an error is the answer to send instead.
+pub async fn read_request(request: hyper::Request<Incoming>) -> Result<Request, Answer> {
+    let too_large = || {
+        Answer::json(
+            413,
+            json!({"message": format!("tailtape: request body over {MAX_BODY} bytes")}),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, MAX_BODY as usize).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(err) => {
+            return Err(Answer::json(
+                400,
+                json!({"message": format!("tailtape: could not read the request body: {err}")}),
+            ));
+        }
+    };
+    let mut headers = Headers::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        headers
+            .entry(name.as_str().to_string())
+            .and_modify(|joined: &mut String| {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            })
+            .or_insert_with(|| value.into_owned());
+    }
+    Ok(Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts
+            .uri
+            .query()
+            .filter(|q| !q.is_empty())
+            .map(str::to_string),
+        headers,
+        body: Body::from_bytes(&bytes),
+    })
+}
