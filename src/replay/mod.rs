@@ -3,9 +3,8 @@
 //! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
 //! contract (requests are validated as they arrive, recorded responses once at start), the
 //! [`Matcher`] over the recorded requests, the answers prepared as bytes at start, and the
-//! journal. `server.rs` is the hyper glue (connections, body limits, the `/__tailtape/`
-//! endpoints, graceful shutdown); `handle.rs` runs a server in-process for Rust tests;
-//! `command.rs` is the CLI.
+//! journal. `server.rs` serves it through `http.rs` and adds the `/__tailtape/` endpoints;
+//! `handle.rs` runs a server in-process for Rust tests; `command.rs` is the CLI.
 //!
 //! An unmatched request gets **501 Not Implemented** with a JSON `message` naming the nearest
 //! recorded request and a unified diff. 501 is an error to every client, is not retried by
