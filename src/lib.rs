@@ -20,6 +20,7 @@ mod locate;
 pub mod matching;
 pub mod openapi;
 mod progress;
+pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod routes;

@@ -1,0 +1,380 @@
+//! Secrets never reach a cassette (DESIGN.md, "Record"). [`Redactor::redact`] rewrites an
+//! exchange before anything is written: the Authorization value (kept as `Bearer <redacted>` /
+//! `Basic <redacted>`), cookies (dropped), every `tskey-…` token in headers, query and bodies,
+//! the values of secret-bearing fields (the created auth key's `key`, OAuth `access_token`s and
+//! `client_secret`s in JSON or form bodies, webhook `secret`s), and whatever the user adds with
+//! `--redact REGEX` and `--redact-field JSON-POINTER`. A secret becomes `<redacted-N>`, the same
+//! N wherever the same value appears in the cassette.
+//!
+//! [`Redactor::check`] is the final scan before writing: it refuses an exchange that still holds
+//! a string shaped like a secret, or a value that was redacted elsewhere. Its error names the
+//! place and never the secret.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use regex::Regex;
+use serde_json::Value;
+
+use crate::body::Body;
+use crate::cassette::{Headers, Interaction, media_type, parse_query};
+
+/// JSON and form fields whose values are secrets wherever they appear.
+const SECRET_FIELDS: &[&str] = &[
+    "key",
+    "secret",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "password",
+];
+/// Headers whose whole value is a credential.
+const AUTH_HEADERS: &[&str] = &["authorization", "proxy-authorization"];
+/// Headers never stored.
+const DROPPED_HEADERS: &[&str] = &["cookie", "set-cookie"];
+/// Tailscale API keys, auth keys, OAuth client secrets, access tokens, webhook secrets.
+const TOKEN: &str = r"tskey-[A-Za-z0-9][A-Za-z0-9_-]*";
+/// Secrets shorter than this are not searched for elsewhere (too many false alarms).
+const MIN_SECRET: usize = 8;
+
+/// An exchange the final scan refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{place} still holds {what}")]
+pub struct Leak {
+    /// Where: `request header authorization`, `response body /key`, ...
+    pub place: String,
+    pub what: &'static str,
+}
+
+pub struct Redactor {
+    /// The token pattern and the user's `--redact` patterns.
+    patterns: Vec<Regex>,
+    /// The user's `--redact-field` pointers into bodies.
+    fields: Vec<String>,
+    /// Secret value -> its placeholder.
+    placeholders: HashMap<String, String>,
+}
+
+impl Redactor {
+    pub fn new(extra_patterns: &[String], fields: &[String]) -> Result<Redactor, regex::Error> {
+        let mut patterns = vec![Regex::new(TOKEN)?];
+        for pattern in extra_patterns {
+            patterns.push(Regex::new(pattern)?);
+        }
+        Ok(Redactor {
+            patterns,
+            fields: fields.to_vec(),
+            placeholders: HashMap::new(),
+        })
+    }
+
+    /// The placeholder of `secret`, the same every time.
+    fn placeholder(&mut self, secret: &str) -> String {
+        let next = self.placeholders.len() + 1;
+        self.placeholders
+            .entry(secret.to_string())
+            .or_insert_with(|| format!("<redacted-{next}>"))
+            .clone()
+    }
+
+    /// Replaces every pattern match and every secret already known in `text`.
+    fn scrub(&mut self, text: &str) -> String {
+        let mut out = text.to_string();
+        for i in 0..self.patterns.len() {
+            let found: Vec<String> = self.patterns[i]
+                .find_iter(&out)
+                .map(|m| m.as_str().to_string())
+                .collect();
+            for secret in found {
+                let placeholder = self.placeholder(&secret);
+                out = out.replace(&secret, &placeholder);
+            }
+        }
+        let known: Vec<(String, String)> = self
+            .placeholders
+            .iter()
+            .filter(|(secret, _)| secret.len() >= MIN_SECRET && out.contains(secret.as_str()))
+            .map(|(s, p)| (s.clone(), p.clone()))
+            .collect();
+        for (secret, placeholder) in known {
+            out = out.replace(&secret, &placeholder);
+        }
+        out
+    }
+
+    /// Rewrites `interaction` so that no secret is left in it.
+    pub fn redact(&mut self, interaction: &mut Interaction) {
+        let request = &mut interaction.request;
+        self.redact_headers(&mut request.headers);
+        if let Some(query) = &request.query {
+            request.query = Some(self.redact_pairs(query));
+        }
+        self.redact_body(&mut request.body, &request.headers);
+        let response = &mut interaction.response;
+        self.redact_headers(&mut response.headers);
+        self.redact_body(&mut response.body, &response.headers);
+        // A secret first seen in a later part may also sit in an earlier one.
+        for _ in 0..2 {
+            let snapshot = self.placeholders.len();
+            self.rescrub(interaction);
+            if self.placeholders.len() == snapshot {
+                break;
+            }
+        }
+    }
+
+    fn redact_headers(&mut self, headers: &mut Headers) {
+        headers.retain(|name, _| !DROPPED_HEADERS.contains(&name.as_str()));
+        for name in AUTH_HEADERS {
+            if let Some(value) = headers.get_mut(*name) {
+                let (scheme, credential) = value.split_once(' ').unwrap_or(("", value.as_str()));
+                let (scheme, credential) = (scheme.to_string(), credential.trim().to_string());
+                if scheme.eq_ignore_ascii_case("basic") {
+                    // `user:password` in base64: the user part is the API key.
+                    if let Ok(decoded) = BASE64.decode(credential.as_bytes()) {
+                        for part in String::from_utf8_lossy(&decoded)
+                            .split(':')
+                            .filter(|p| !p.is_empty())
+                        {
+                            self.placeholder(part);
+                        }
+                    }
+                }
+                self.placeholder(&credential);
+                *value = if scheme.is_empty() {
+                    "<redacted>".into()
+                } else {
+                    format!("{scheme} <redacted>")
+                };
+            }
+        }
+        for (name, value) in headers.iter_mut() {
+            if !AUTH_HEADERS.contains(&name.as_str()) {
+                *value = self.scrub(value);
+            }
+        }
+    }
+
+    /// A query string or form body: secret fields by name, then tokens anywhere.
+    fn redact_pairs(&mut self, text: &str) -> String {
+        let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let mut parts = Vec::new();
+        for ((name, value), raw) in parse_query(text)
+            .into_iter()
+            .zip(text.split('&').filter(|p| !p.is_empty()))
+        {
+            if SECRET_FIELDS.contains(&name.as_str()) && !value.is_empty() {
+                let placeholder = self.placeholder(&value);
+                parts.push(format!(
+                    "{}={}",
+                    raw.split('=').next().unwrap_or(""),
+                    encode(&placeholder)
+                ));
+            } else {
+                parts.push(raw.to_string());
+            }
+        }
+        self.scrub(&parts.join("&"))
+    }
+
+    fn redact_body(&mut self, body: &mut Body, headers: &Headers) {
+        match body {
+            Body::Json(value) => {
+                self.redact_json(value);
+                for pointer in self.fields.clone() {
+                    if let Some(target) = value.pointer_mut(&pointer) {
+                        let secret = match &*target {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        *target = Value::String(self.placeholder(&secret));
+                    }
+                }
+            }
+            Body::Text(text)
+                if media_type(headers).as_deref() == Some("application/x-www-form-urlencoded") =>
+            {
+                *text = self.redact_pairs(text);
+            }
+            Body::Text(text) => *text = self.scrub(text),
+            Body::Binary(bytes) => {
+                let text = String::from_utf8_lossy(bytes);
+                if self.patterns.iter().any(|p| p.is_match(&text)) {
+                    // Bytes that hold a secret are not kept at all.
+                    *body = Body::Text("<redacted binary body>".into());
+                }
+            }
+            Body::Empty => {}
+        }
+    }
+
+    fn redact_json(&mut self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (name, child) in map.iter_mut() {
+                    match child {
+                        Value::String(secret)
+                            if SECRET_FIELDS.contains(&name.as_str()) && !secret.is_empty() =>
+                        {
+                            *secret = self.placeholder(secret);
+                        }
+                        _ => self.redact_json(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
+            Value::String(text) => *text = self.scrub(text),
+            _ => {}
+        }
+    }
+
+    /// Replaces secrets learned while redacting this exchange wherever else they occur in it.
+    fn rescrub(&mut self, interaction: &mut Interaction) {
+        let mut strings = Vec::new();
+        visit_strings(interaction, &mut |_, s| strings.push(s.to_string()));
+        let mut replaced: HashMap<String, String> = HashMap::new();
+        for s in strings {
+            let scrubbed = self.scrub(&s);
+            if scrubbed != s {
+                replaced.insert(s, scrubbed);
+            }
+        }
+        if !replaced.is_empty() {
+            visit_strings_mut(interaction, &mut |s| {
+                if let Some(new) = replaced.get(s.as_str()) {
+                    *s = new.clone();
+                }
+            });
+        }
+    }
+
+    /// The final scan: no string shaped like a secret and no value redacted elsewhere.
+    pub fn check(&self, interaction: &Interaction) -> Result<(), Leak> {
+        let mut leak = None;
+        visit_strings(interaction, &mut |place, s| {
+            if leak.is_some() {
+                return;
+            }
+            if let Some(name) = place
+                .strip_prefix("request header ")
+                .or_else(|| place.strip_prefix("response header "))
+            {
+                if AUTH_HEADERS.contains(&name) && !s.ends_with("<redacted>") {
+                    leak = Some(Leak {
+                        place: place.to_string(),
+                        what: "a credential",
+                    });
+                    return;
+                }
+            }
+            if self.patterns.iter().any(|p| p.is_match(s)) {
+                leak = Some(Leak {
+                    place: place.to_string(),
+                    what: "a string shaped like a secret",
+                });
+            } else if self
+                .placeholders
+                .keys()
+                .any(|secret| secret.len() >= MIN_SECRET && s.contains(secret.as_str()))
+            {
+                leak = Some(Leak {
+                    place: place.to_string(),
+                    what: "a value redacted elsewhere",
+                });
+            }
+        });
+        leak.map_or(Ok(()), Err)
+    }
+}
+
+/// Calls `f(place, string)` for every string of an exchange: header values, the query, and
+/// every string in a body (JSON strings and object keys, text).
+fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&str, &str)) {
+    for (side, headers, query, body) in [
+        (
+            "request",
+            &interaction.request.headers,
+            interaction.request.query.as_deref(),
+            &interaction.request.body,
+        ),
+        (
+            "response",
+            &interaction.response.headers,
+            None,
+            &interaction.response.body,
+        ),
+    ] {
+        for (name, value) in headers {
+            f(&format!("{side} header {name}"), value);
+        }
+        if let Some(query) = query {
+            f(&format!("{side} query"), query);
+        }
+        match body {
+            Body::Json(value) => visit_json(value, &mut format!("{side} body "), f),
+            Body::Text(text) => f(&format!("{side} body"), text),
+            Body::Binary(bytes) => f(&format!("{side} body"), &String::from_utf8_lossy(bytes)),
+            Body::Empty => {}
+        }
+    }
+}
+
+fn visit_json(value: &Value, place: &mut String, f: &mut impl FnMut(&str, &str)) {
+    match value {
+        Value::String(s) => f(place, s),
+        Value::Object(map) => {
+            for (key, child) in map {
+                let len = place.len();
+                place.push('/');
+                place.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                f(place, key);
+                visit_json(child, place, f);
+                place.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = place.len();
+                place.push_str(&format!("/{i}"));
+                visit_json(child, place, f);
+                place.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn visit_strings_mut(interaction: &mut Interaction, f: &mut impl FnMut(&mut String)) {
+    for (headers, body) in [
+        (
+            &mut interaction.request.headers,
+            &mut interaction.request.body,
+        ),
+        (
+            &mut interaction.response.headers,
+            &mut interaction.response.body,
+        ),
+    ] {
+        headers.values_mut().for_each(&mut *f);
+        match body {
+            Body::Json(value) => visit_json_mut(value, f),
+            Body::Text(text) => f(text),
+            Body::Binary(_) | Body::Empty => {}
+        }
+    }
+    if let Some(query) = &mut interaction.request.query {
+        f(query);
+    }
+}
+
+fn visit_json_mut(value: &mut Value, f: &mut impl FnMut(&mut String)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Object(map) => map.values_mut().for_each(|child| visit_json_mut(child, f)),
+        Value::Array(items) => items.iter_mut().for_each(|child| visit_json_mut(child, f)),
+        _ => {}
+    }
+}
