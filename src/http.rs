@@ -106,6 +106,14 @@ fn to_response(answer: Answer) -> hyper::Response<Full<Bytes>> {
 
 /// Reads a hyper request into a cassette request; an error is the answer to send instead.
 pub async fn read_request(request: hyper::Request<Incoming>) -> Result<Request, Answer> {
+    let (parts, bytes) = read_raw(request).await?;
+    Ok(to_request(&parts, &bytes))
+}
+
+/// Reads a request's head and whole body (under [`MAX_BODY`]), keeping the exact bytes.
+pub async fn read_raw(
+    request: hyper::Request<Incoming>,
+) -> Result<(hyper::http::request::Parts, Bytes), Answer> {
     let too_large = || {
         Answer::json(
             413,
@@ -121,18 +129,36 @@ pub async fn read_request(request: hyper::Request<Incoming>) -> Result<Request, 
         return Err(too_large());
     }
     let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, MAX_BODY as usize).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(err) => {
-            return Err(Answer::json(
-                400,
-                json!({"message": format!("tailtape: could not read the request body: {err}")}),
-            ));
-        }
-    };
+    match Limited::new(body, MAX_BODY as usize).collect().await {
+        Ok(collected) => Ok((parts, collected.to_bytes())),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(err) => Err(Answer::json(
+            400,
+            json!({"message": format!("tailtape: could not read the request body: {err}")}),
+        )),
+    }
+}
+
+/// A request head and body as a cassette request: lower-case header names, repeated headers
+/// joined with ", ", the body classified (JSON, text or bytes).
+pub fn to_request(parts: &hyper::http::request::Parts, bytes: &[u8]) -> Request {
+    Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts
+            .uri
+            .query()
+            .filter(|q| !q.is_empty())
+            .map(str::to_string),
+        headers: to_headers(&parts.headers),
+        body: Body::from_bytes(bytes),
+    }
+}
+
+/// Header names (lower case) to one value each, repeated headers joined with ", ".
+pub fn to_headers(map: &hyper::HeaderMap) -> Headers {
     let mut headers = Headers::new();
-    for (name, value) in &parts.headers {
+    for (name, value) in map {
         let value = String::from_utf8_lossy(value.as_bytes());
         headers
             .entry(name.as_str().to_string())
@@ -142,15 +168,5 @@ pub async fn read_request(request: hyper::Request<Incoming>) -> Result<Request, 
             })
             .or_insert_with(|| value.into_owned());
     }
-    Ok(Request {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts
-            .uri
-            .query()
-            .filter(|q| !q.is_empty())
-            .map(str::to_string),
-        headers,
-        body: Body::from_bytes(&bytes),
-    })
+    headers
 }

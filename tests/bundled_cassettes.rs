@@ -95,3 +95,31 @@ fn extra_fields_keep_their_order_through_load_and_save() {
     let loaded = cassette::parse("hand.json", text).unwrap();
     assert_eq!(loaded.to_canonical_string(), text);
 }
+
+/// The recorder writes cassettes with the interactions array open and closes it on exit; a
+/// recorder killed before that leaves a file that must still load, whole interactions only.
+#[test]
+fn a_recording_cut_short_loads_with_its_complete_interactions() {
+    let (_, text) = tailtape::embedded::CASSETTES
+        .iter()
+        .find(|(n, _)| *n == "dns.json")
+        .unwrap();
+    let open = text.strip_suffix("\n  ]\n}\n").unwrap();
+    let torn = format!("{open},\n    {{\n      \"request\": {{\n        \"method\": \"GE");
+
+    let from_open = cassette::parse("open.json", open).unwrap();
+    let from_torn = cassette::parse("torn.json", &torn).unwrap();
+
+    assert_eq!(from_open.interactions.len(), 12);
+    assert_eq!(from_torn, from_open);
+    assert_eq!(from_open.to_canonical_string(), *text);
+}
+
+#[test]
+fn a_truncated_hand_written_cassette_is_still_an_error() {
+    let compact = r#"{"tailtape": 1, "recorded": {"upstream": "x"}, "interactions": [{"request": {"method": "GET", "path": "/x"}, "response": {"status": 2"#;
+    let err = cassette::parse("hand.json", compact)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("hand.json:1:133: not valid JSON"), "{err}");
+}

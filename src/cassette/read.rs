@@ -28,6 +28,82 @@ pub fn stream(
     text: &str,
     mut each: impl FnMut(usize, Interaction),
 ) -> Result<Cassette, LoadError> {
+    let mut handed = 0;
+    let first = stream_from(file, text, 0, |index, interaction| {
+        handed += 1;
+        each(index, interaction)
+    });
+    match first {
+        Err(Truncated(closed)) => {
+            let read = stream_from(file, &closed, handed, each).map_err(|stop| match stop {
+                Failed(err) => err,
+                Truncated(_) => not_closable(file),
+            })?;
+            eprintln!(
+                "tailtape: {file}: the file ends inside its interactions (a recording cut short?); \
+                 read the {} complete ones",
+                read.1
+            );
+            Ok(read.0)
+        }
+        Ok((cassette, _)) => Ok(cassette),
+        Err(Failed(err)) => Err(err),
+    }
+}
+
+/// Why [`stream_from`] stopped.
+enum Stop {
+    /// The text ends inside the interactions array: here it is with the array closed after its
+    /// last complete interaction (the recorder's append-only layout, see `record/writer.rs`).
+    Truncated(String),
+    Failed(LoadError),
+}
+use Stop::{Failed, Truncated};
+
+impl From<LoadError> for Stop {
+    fn from(err: LoadError) -> Stop {
+        Failed(err)
+    }
+}
+
+fn not_closable(file: &str) -> LoadError {
+    LoadError::Invalid {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        message: "the file ends inside its interactions and cannot be closed".into(),
+    }
+}
+
+/// The text closed after its last complete interaction, if it is a cassette in the
+/// recorder's layout whose `interactions` array was left open.
+fn close_open_array(text: &str) -> Option<String> {
+    let array = text.find("\"interactions\": [")? + "\"interactions\": [".len();
+    // Only the recorder's layout: the array's elements start on lines of their own.
+    if !(text.len() == array || text[array..].starts_with('\n')) {
+        return None;
+    }
+    let cut = text[array..]
+        .rfind("\n    }")
+        .map_or(array, |end| array + end + "\n    }".len());
+    Some(format!("{}\n  ]\n}}\n", &text[..cut]))
+}
+
+/// Streams `text`, handing interactions from number `skip` on to `each` (the ones before were
+/// handed already); returns the cassette and how many interactions it holds.
+fn stream_from(
+    file: &str,
+    text: &str,
+    skip: usize,
+    mut each: impl FnMut(usize, Interaction),
+) -> Result<(Cassette, usize), Stop> {
+    let mut count = 0;
+    let mut each = |index: usize, interaction: Interaction| {
+        count += 1;
+        if index >= skip {
+            each(index, interaction);
+        }
+    };
     let invalid = |(pointer, message): Problem| {
         let (line, column) = line_column(text, &pointer);
         LoadError::Invalid {
@@ -46,26 +122,32 @@ pub fn stream(
     .deserialize(&mut de)
     .and_then(|top| de.end().map(|()| top));
     let top = match (read, problem) {
-        (_, Some(problem)) => return Err(invalid(problem)),
+        (_, Some(problem)) => return Err(Failed(invalid(problem))),
         (Err(e), None) => {
-            return Err(LoadError::Invalid {
+            if e.is_eof() {
+                if let Some(closed) = close_open_array(text).filter(|closed| closed != text) {
+                    return Err(Truncated(closed));
+                }
+            }
+            return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
                 line: e.line(),
                 column: e.column(),
                 message: format!("not valid JSON: {}", strip_position(&e.to_string())),
-            });
+            }));
         }
         (Ok(top), None) => Value::Object(top),
     };
     let (whole, _) = format_validators();
     if !whole.is_valid(&top) {
         if let Some(err) = whole.iter_errors(&top).next() {
-            return Err(invalid(describe_format_error("", &err)));
+            return Err(Failed(invalid(describe_format_error("", &err))));
         }
     }
-    object(Some(top), "")
+    let cassette = object(Some(top), "")
         .and_then(header_from_map)
-        .map_err(invalid)
+        .map_err(invalid)?;
+    Ok((cassette, count))
 }
 
 fn strip_position(message: &str) -> &str {
