@@ -22,6 +22,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve a fake Tailscale API from cassettes.
     Replay(ReplayArgs),
+    /// Record a session against the real API into a cassette, secrets removed.
+    Record(RecordArgs),
     /// Show which documented operations the cassettes exercise, and with which statuses.
     Coverage(CoverageArgs),
     /// Compare two recordings: responses paired by request, volatile fields ignored.
@@ -75,6 +77,39 @@ pub struct ReplayArgs {
     /// one per unmatched or invalid request.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The cassette to write (see --mode for an existing one).
+    #[arg(long, value_name = "FILE")]
+    pub cassette: PathBuf,
+    /// The API to forward to.
+    #[arg(long, value_name = "URL", default_value = crate::record::DEFAULT_UPSTREAM)]
+    pub upstream: String,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = crate::record::DEFAULT_LISTEN)]
+    pub listen: String,
+    /// all: forward and record everything; new: answer what the cassette has, record the rest;
+    /// once: record only if the cassette does not exist, else only replay it.
+    #[arg(long, value_enum, default_value_t = RecordMode::All)]
+    pub mode: RecordMode,
+    /// Also trust this CA (PEM) for an HTTPS upstream.
+    #[arg(long, value_name = "PEM")]
+    pub upstream_ca: Option<PathBuf>,
+    /// Also redact every match of this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub redact: Vec<String>,
+    /// Also redact the value at this JSON pointer in request and response bodies (repeatable).
+    #[arg(long, value_name = "JSON-POINTER")]
+    pub redact_field: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordMode {
+    All,
+    New,
+    Once,
 }
 
 #[derive(Debug, Args)]

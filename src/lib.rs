@@ -20,6 +20,7 @@ mod locate;
 pub mod matching;
 pub mod openapi;
 mod progress;
+pub mod record;
 pub mod redact;
 pub mod replay;
 pub mod report;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::command(&args),
         Command::Replay(args) => replay::command(&args),
+        Command::Record(args) => record::command(&args),
         Command::Coverage(args) => coverage::command(&args),
         Command::Diff(args) => diff::command(&args),
         Command::Schemas {

@@ -56,6 +56,8 @@ pub struct Redactor {
     fields: Vec<String>,
     /// Secret value -> its placeholder.
     placeholders: HashMap<String, String>,
+    /// Placeholder numbers already used by the cassette being extended.
+    offset: usize,
 }
 
 impl Redactor {
@@ -68,12 +70,28 @@ impl Redactor {
             patterns,
             fields: fields.to_vec(),
             placeholders: HashMap::new(),
+            offset: 0,
         })
     }
 
-    /// The placeholder of `secret`, the same every time.
+    /// Numbers new placeholders after those already in `text` (a cassette being extended), so
+    /// that two secrets never share one.
+    pub fn continue_after(&mut self, text: &str) {
+        let used = Regex::new(r"<redacted-(\d+)>").expect("a valid pattern");
+        self.offset = used
+            .captures_iter(text)
+            .filter_map(|c| c[1].parse::<usize>().ok())
+            .max()
+            .unwrap_or(0);
+    }
+
+    /// The placeholder of `secret`, the same every time. A value that already is a
+    /// placeholder (a recording of a redacted cassette) stays as it is.
     fn placeholder(&mut self, secret: &str) -> String {
-        let next = self.placeholders.len() + 1;
+        if is_placeholder(secret) {
+            return secret.to_string();
+        }
+        let next = self.offset + self.placeholders.len() + 1;
         self.placeholders
             .entry(secret.to_string())
             .or_insert_with(|| format!("<redacted-{next}>"))
@@ -288,6 +306,18 @@ impl Redactor {
         });
         leak.map_or(Ok(()), Err)
     }
+}
+
+/// `<redacted>` or `<redacted-N>`.
+fn is_placeholder(value: &str) -> bool {
+    value
+        .strip_prefix("<redacted")
+        .and_then(|rest| rest.strip_suffix('>'))
+        .is_some_and(|n| {
+            n.is_empty()
+                || n.strip_prefix('-')
+                    .is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
+        })
 }
 
 /// Calls `f(place, string)` for every string of an exchange: header values, the query, and

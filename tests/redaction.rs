@@ -269,3 +269,32 @@ fn final_scan_refuses_a_leak_and_names_the_place_not_the_secret() {
         "response body /note still holds a string shaped like a secret"
     );
 }
+
+/// Recording through an upstream that already serves redacted values (a replay of a recorded
+/// cassette) must keep them as they are, not take them for secrets.
+#[test]
+fn placeholders_are_not_secrets() {
+    let mut redactor = Redactor::new(&[], &[]).unwrap();
+    let mut first = exchange(
+        "POST",
+        "/api/v2/tailnet/-/keys",
+        None,
+        headers(&[("authorization", &format!("Bearer {API_KEY}"))]),
+        Body::Empty,
+        200,
+        Body::Json(json!({"id": "k1", "key": "<redacted>", "other": "<redacted-7>"})),
+    );
+    let mut second = corpus().remove(3);
+
+    redactor.redact(&mut first);
+    redactor.redact(&mut second);
+
+    let Body::Json(key) = &first.response.body else {
+        panic!()
+    };
+    assert_eq!(key["key"], "<redacted>");
+    assert_eq!(key["other"], "<redacted-7>");
+    assert_eq!(second.request.headers["authorization"], "Bearer <redacted>");
+    redactor.check(&first).unwrap();
+    redactor.check(&second).unwrap();
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::{Options, Replay, serve};
 use crate::cli::ReplayArgs;
+use crate::http;
 use crate::junit;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -38,7 +39,7 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     )?;
     stdout.flush()?;
 
-    runtime.block_on(serve(listener, Arc::clone(&replay), stop_signal()));
+    runtime.block_on(serve(listener, Arc::clone(&replay), http::stop_signal()));
 
     let report = replay.report();
     if let Some(path) = &args.report {
@@ -64,28 +65,4 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }

@@ -271,6 +271,18 @@ impl Replay {
         self.recorded[index].answer.clone()
     }
 
+    /// The recorded answer to `request` (advancing its sequence), or `None` if nothing
+    /// recorded matches; nothing is journaled or logged. The recorder's `new` mode uses it.
+    pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
+        let sequence = self.matcher.find(self.contract.table(), request)?;
+        let indices = self.matcher.sequence(sequence);
+        let mut journal = self.lock();
+        let index = indices[journal.next[sequence].min(indices.len() - 1)];
+        journal.next[sequence] += 1;
+        journal.hits[index] += 1;
+        Some(self.recorded[index].answer.clone())
+    }
+
     fn unmatched(&self, request: &Request, reason: String) -> Answer {
         let nearest = self.matcher.nearest(self.contract.table(), request);
         let (nearest, diff) = match nearest {

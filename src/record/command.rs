@@ -1,0 +1,129 @@
+//! `tailtape record` on the command line: choose what the mode implies, listen, print the base
+//! URL as the first line of stdout, serve until SIGINT or SIGTERM, then close the cassette and
+//! print what was written and the drift seen. Exit 2 if the final scan refused an exchange.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{Recorder, Upstream, Writer, drift_report};
+use crate::cassette::{self, Cassette, Recorded};
+use crate::cli::{RecordArgs, RecordMode};
+use crate::http;
+use crate::redact::Redactor;
+use crate::replay::{Options, Replay};
+use crate::schema::Contract;
+
+pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
+    let upstream = Upstream::new(&args.upstream, args.upstream_ca.as_deref())?;
+    let mut redactor =
+        Redactor::new(&args.redact, &args.redact_field).context("bad --redact pattern")?;
+    let path = &args.cassette;
+    let name = path.display().to_string();
+    let existing = match args.mode {
+        RecordMode::All => None,
+        RecordMode::New | RecordMode::Once if path.exists() => Some(cassette::load(path)?),
+        RecordMode::New | RecordMode::Once => None,
+    };
+    let replay_of = |c: &Cassette| -> anyhow::Result<Replay> {
+        Ok(Replay::new(
+            Contract::load(None)?,
+            vec![(name.clone(), c.clone())],
+            Options::default(),
+        ))
+    };
+    let (recorded, writer, kept) = match (&args.mode, existing) {
+        (RecordMode::Once, Some(c)) => (Some(replay_of(&c)?), None, 0),
+        (RecordMode::New, Some(c)) => {
+            redactor.continue_after(&c.to_canonical_string());
+            let writer = create(path, &c)?;
+            (Some(replay_of(&c)?), Some(writer), c.interactions.len())
+        }
+        _ => (None, Some(create(path, &fresh(upstream.url()))?), 0),
+    };
+    let replay_only = writer.is_none();
+    let upstream_url = upstream.url().to_string();
+    let recorder = Recorder::new(
+        upstream,
+        Contract::load(None)?,
+        recorded,
+        writer,
+        name.clone(),
+        kept,
+        redactor,
+    );
+    let recorder = Arc::new(recorder);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&args.listen))
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let what = if replay_only {
+        format!("replaying {name} (mode once: it exists)")
+    } else {
+        format!("recording {upstream_url} into {name}")
+    };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "tailtape record: {what} on http://{addr}")?;
+    stdout.flush()?;
+
+    runtime.block_on(http::serve(
+        listener,
+        Arc::clone(&recorder),
+        http::stop_signal(),
+    ));
+    drop(runtime);
+
+    let mut recorder =
+        Arc::try_unwrap(recorder).map_err(|_| anyhow::anyhow!("the server did not stop"))?;
+    let summary = recorder
+        .finish()
+        .with_context(|| format!("cannot close {name}"))?;
+    if !summary.replayed_only {
+        eprintln!(
+            "tailtape record: {} exchanges written to {name}",
+            summary.written
+        );
+    }
+    if summary.drift.is_empty() {
+        eprintln!("tailtape record: no drift from the documented API");
+    } else {
+        eprintln!("tailtape record: drift from the documented API, per operation:");
+        eprint!("{}", drift_report(&summary.drift));
+    }
+    if !summary.refused.is_empty() {
+        eprintln!(
+            "tailtape record: the final scan refused {} exchange(s), not written (add --redact or --redact-field):",
+            summary.refused.len()
+        );
+        for place in &summary.refused {
+            eprintln!("  {place}");
+        }
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create(path: &Path, cassette: &Cassette) -> anyhow::Result<Writer> {
+    Writer::create(path, cassette).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A new, empty cassette recorded now from `upstream`.
+fn fresh(upstream: &str) -> Cassette {
+    Cassette {
+        recorded: Recorded {
+            at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            upstream: upstream.to_string(),
+            by: Some(format!("tailtape {}", env!("CARGO_PKG_VERSION"))),
+            extra: Default::default(),
+        },
+        interactions: Vec::new(),
+        extra: Default::default(),
+    }
+}

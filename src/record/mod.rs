@@ -1,0 +1,322 @@
+//! `tailtape record`: a reverse proxy that writes what passes through it into a cassette.
+//!
+//! A client points its base URL here; [`Recorder`] sends each request on to the upstream
+//! (`upstream.rs`), gives the client the upstream's answer unchanged, and records the exchange:
+//! bodies decoded for storage, secrets redacted (`redact.rs`), checked by the final scan, and
+//! appended durably before the client gets its answer (`writer.rs`), so a recorder killed at
+//! any moment leaves a cassette that loads with every finished exchange. Each exchange is
+//! validated as it passes; the drift is printed per operation at the end.
+//!
+//! Modes, as in VCR: `all` forwards and records everything; `new` answers what the cassette
+//! already has (through replay's matcher) and forwards and appends the rest; `once` records
+//! only when the cassette does not exist yet, and otherwise only replays.
+
+mod command;
+mod upstream;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use serde_json::json;
+
+pub use command::command;
+pub use upstream::{Upstream, UpstreamError};
+pub use writer::Writer;
+
+use crate::body::Body;
+use crate::cassette::{Headers, Interaction, Response};
+use crate::finding::{Finding, Level};
+use crate::http::{Answer, Handler, read_raw, to_headers, to_request};
+use crate::redact::Redactor;
+use crate::replay::Replay;
+use crate::schema::Contract;
+
+/// Where `tailtape record` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8384";
+/// Where `tailtape record` forwards unless told otherwise.
+pub const DEFAULT_UPSTREAM: &str = "https://api.tailscale.com";
+
+/// Response headers not stored: the connection's own, and the wire encoding (bodies are stored
+/// decoded, so their length and encoding no longer apply).
+const NOT_STORED: &[&str] = &["content-length", "content-encoding"];
+
+pub struct Recorder {
+    upstream: Upstream,
+    contract: Contract,
+    /// The cassette as it was, for `new` (answer what it has) and `once` (answer everything).
+    recorded: Option<Replay>,
+    /// `None` when nothing is recorded (`once` with an existing cassette).
+    writer: Option<Writer>,
+    cassette: String,
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    /// Interactions written by this run (the index of the next one is `kept + written`).
+    written: usize,
+    /// Interactions the cassette already had (mode `new`).
+    kept: usize,
+    drift: Vec<Finding>,
+    /// Places where the final scan found a secret; those exchanges were not written.
+    refused: Vec<String>,
+    redactor: Option<Redactor>,
+}
+
+/// What a recording run saw.
+pub struct Summary {
+    pub written: usize,
+    pub replayed_only: bool,
+    pub drift: Vec<Finding>,
+    pub refused: Vec<String>,
+}
+
+impl Recorder {
+    /// `recorded`: the existing cassette served as replay (modes `new` and `once`); `writer`:
+    /// where exchanges go (`None` to only replay); `kept`: interactions the writer starts with.
+    pub fn new(
+        upstream: Upstream,
+        contract: Contract,
+        recorded: Option<Replay>,
+        writer: Option<Writer>,
+        cassette: String,
+        kept: usize,
+        redactor: Redactor,
+    ) -> Recorder {
+        Recorder {
+            upstream,
+            contract,
+            recorded,
+            writer,
+            cassette,
+            journal: Mutex::new(Journal {
+                kept,
+                redactor: Some(redactor),
+                ..Journal::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the cassette (the file becomes canonical) and returns what the run saw.
+    pub fn finish(&mut self) -> std::io::Result<Summary> {
+        if let Some(writer) = &mut self.writer {
+            writer.close()?;
+        }
+        let journal = std::mem::take(&mut *self.lock());
+        Ok(Summary {
+            written: journal.written,
+            replayed_only: self.writer.is_none(),
+            drift: journal.drift,
+            refused: journal.refused,
+        })
+    }
+
+    async fn record(&self, request: hyper::Request<Incoming>) -> Answer {
+        let (parts, bytes) = match read_raw(request).await {
+            Ok(read) => read,
+            Err(answer) => return answer,
+        };
+        let request = to_request(&parts, &bytes);
+        if let Some(replay) = &self.recorded {
+            if self.writer.is_none() {
+                return replay.answer(&request);
+            }
+            if let Some(answer) = replay.recorded_answer(&request) {
+                return answer;
+            }
+        }
+        let Some(writer) = &self.writer else {
+            return Answer::json(
+                500,
+                json!({"message": "tailtape record: nothing to record to"}),
+            );
+        };
+        let reply = match self.upstream.send(&parts, bytes).await {
+            Ok(reply) => reply,
+            Err(err) => {
+                let status = if matches!(err, UpstreamError::Timeout) {
+                    504
+                } else {
+                    502
+                };
+                eprintln!("tailtape record: {request}: {err}; not recorded");
+                let message = format!(
+                    "tailtape record: {} {}: {err}",
+                    self.upstream.url(),
+                    request.path
+                );
+                return Answer::json(status, json!({ "message": message }));
+            }
+        };
+        let answer = Answer {
+            status: reply.status,
+            headers: reply
+                .headers
+                .iter()
+                .filter(|(name, _)| {
+                    !upstream::HOP_BY_HOP.contains(&name.as_str())
+                        && name.as_str() != "content-length"
+                })
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: reply.body.clone(),
+        };
+        let mut interaction = Interaction {
+            request,
+            response: stored_response(reply.status, to_headers(&reply.headers), &reply.body),
+            extra: Default::default(),
+        };
+        interaction.request.headers.retain(|name, _| {
+            !upstream::HOP_BY_HOP.contains(&name.as_str()) && name != "content-length"
+        });
+        if let Err(place) = self.redact(&mut interaction) {
+            return Answer::json(
+                502,
+                json!({"message": format!("tailtape record: this exchange was not recorded: {place}")}),
+            );
+        }
+        match writer.append(interaction.clone()).await {
+            Ok(()) => {
+                let mut journal = self.lock();
+                let index = journal.kept + journal.written;
+                journal.written += 1;
+                for issue in self
+                    .contract
+                    .check_exchange(&interaction.request, &interaction.response)
+                {
+                    journal.drift.push(Finding {
+                        cassette: self.cassette.clone(),
+                        interaction: index,
+                        issue,
+                    });
+                }
+                answer
+            }
+            Err(err) => {
+                eprintln!("tailtape record: cannot write {}: {err}", self.cassette);
+                Answer::json(
+                    500,
+                    json!({"message": format!("tailtape record: cannot write the cassette: {err}")}),
+                )
+            }
+        }
+    }
+
+    /// Redacts and scans; a refusal is journaled and logged with its place, never the secret.
+    fn redact(&self, interaction: &mut Interaction) -> Result<(), String> {
+        let mut journal = self.lock();
+        let Some(redactor) = journal.redactor.as_mut() else {
+            return Err("the recorder is closing".into());
+        };
+        redactor.redact(interaction);
+        if let Err(leak) = redactor.check(interaction) {
+            let place = format!("{}: {leak}", interaction.request);
+            eprintln!("tailtape record: refused to write {place}");
+            journal.refused.push(place.clone());
+            return Err(place);
+        }
+        Ok(())
+    }
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, request: hyper::Request<Incoming>) -> Answer {
+        self.record(request).await
+    }
+}
+
+/// The response as a cassette stores it: decoded when gzip or deflate, hop-by-hop and wire
+/// headers dropped; a body that cannot be decoded is kept as sent, with its encoding header.
+fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
+    let encoding = headers
+        .get("content-encoding")
+        .map(|e| e.trim().to_ascii_lowercase());
+    let decoded = match encoding.as_deref() {
+        None | Some("identity") => Some(wire.to_vec()),
+        Some("gzip" | "x-gzip") => read_all(flate2::read::GzDecoder::new(&wire[..])),
+        Some("deflate") => read_all(flate2::read::ZlibDecoder::new(&wire[..])),
+        Some(_) => None,
+    };
+    let body = match decoded {
+        Some(bytes) => {
+            headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
+            bytes
+        }
+        None => {
+            headers.remove("content-length");
+            wire.to_vec()
+        }
+    };
+    headers.retain(|name, _| !upstream::HOP_BY_HOP.contains(&name.as_str()));
+    Response {
+        status,
+        headers,
+        body: Body::from_bytes(&body),
+    }
+}
+
+fn read_all(mut reader: impl Read) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).ok().map(|_| out)
+}
+
+/// Drift per operation, for the end of a recording: a heading per operation with its counts,
+/// then each finding with its pointer.
+pub fn drift_report(drift: &[Finding]) -> String {
+    let mut by_operation: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for finding in drift {
+        by_operation
+            .entry(
+                finding
+                    .issue
+                    .operation
+                    .as_deref()
+                    .unwrap_or("(undocumented endpoint)"),
+            )
+            .or_default()
+            .push(finding);
+    }
+    let mut out = String::new();
+    for (operation, findings) in by_operation {
+        let errors = findings
+            .iter()
+            .filter(|f| f.issue.level == Level::Error)
+            .count();
+        out.push_str(&format!(
+            "  {operation}: {errors} error(s), {} warning(s)\n",
+            findings.len() - errors
+        ));
+        for f in findings {
+            let level = if f.issue.level == Level::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let side = if f.issue.side == crate::finding::Side::Request {
+                "request"
+            } else {
+                "response"
+            };
+            out.push_str(&format!(
+                "    {level} #{} {side} {}: {} [{}]\n",
+                f.interaction, f.issue.pointer, f.issue.message, f.issue.rule
+            ));
+        }
+    }
+    out
+}
