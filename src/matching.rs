@@ -3,7 +3,8 @@
 //! a JSON value (key order and white space ignored), as a HuJSON value on operations that take
 //! HuJSON, as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
 //! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
-//! authorization value is never compared: cassettes hold it redacted.
+//! authorization value is never compared, nor the values of secret fields (`client_secret`,
+//! `key`, ...; see `redact.rs`): cassettes hold them redacted.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
 //! hash probe, whatever the cassette's size. When nothing matches, [`Matcher::nearest`] names
@@ -18,7 +19,11 @@ use similar::TextDiff;
 
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Request, media_type};
+use crate::redact::SECRET_FIELDS;
 use crate::routes::{Lookup, Media, OperationTable};
+
+/// What a secret field's value is compared as.
+const REDACTED: &str = "<redacted>";
 
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {
@@ -139,7 +144,7 @@ impl Form {
         let takes_hujson = operation
             .and_then(|op| op.request.as_ref())
             .is_some_and(|spec| spec.media.contains(&Media::Hujson));
-        let mut query = request.query_pairs();
+        let mut query = without_secrets(request.query_pairs());
         query.sort();
         let headers = operation
             .map(|op| {
@@ -154,16 +159,16 @@ impl Form {
             .unwrap_or_default();
         let body = match &request.body {
             Body::Empty => CanonicalBody::Empty,
-            Body::Json(value) => CanonicalBody::Json(value.clone()),
+            Body::Json(value) => CanonicalBody::Json(secrets_blanked(value.clone())),
             Body::Text(text) if takes_hujson => match parse_hujson(text) {
-                Ok(value) => CanonicalBody::Json(value),
+                Ok(value) => CanonicalBody::Json(secrets_blanked(value)),
                 Err(_) => CanonicalBody::Text(text.clone()),
             },
             Body::Text(text)
                 if media_type(&request.headers).as_deref()
                     == Some("application/x-www-form-urlencoded") =>
             {
-                let mut pairs = crate::cassette::parse_query(text);
+                let mut pairs = without_secrets(crate::cassette::parse_query(text));
                 pairs.sort();
                 CanonicalBody::Pairs(pairs)
             }
@@ -248,6 +253,41 @@ impl Form {
     fn routes(&self) -> [String; 2] {
         [format!("{} {}", self.method, self.path), self.path.clone()]
     }
+}
+
+/// Pairs with the values of secret fields blanked.
+fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            if SECRET_FIELDS.contains(&k.as_str()) {
+                (k, REDACTED.into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
+
+/// `value` with the string values of secret fields blanked, at any depth.
+fn secrets_blanked(mut value: Value) -> Value {
+    fn blank(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    if child.is_string() && SECRET_FIELDS.contains(&k.as_str()) {
+                        *child = Value::String(REDACTED.into());
+                    } else {
+                        blank(child);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    blank(&mut value);
+    value
 }
 
 /// Compact JSON with object keys sorted, so that key order does not matter.

@@ -22,7 +22,7 @@ use crate::body::Body;
 use crate::cassette::{Headers, Interaction, media_type, parse_query};
 
 /// JSON and form fields whose values are secrets wherever they appear.
-const SECRET_FIELDS: &[&str] = &[
+pub const SECRET_FIELDS: &[&str] = &[
     "key",
     "secret",
     "client_secret",
