@@ -305,7 +305,25 @@ impl Redactor {
                 });
             }
         });
-        leak.map_or(Ok(()), Err)
+        // A place is a JSON pointer, and an object key may itself be the secret.
+        leak.map_or(Ok(()), |leak| {
+            Err(Leak {
+                place: self.mask(&leak.place),
+                what: leak.what,
+            })
+        })
+    }
+
+    /// `text` with every pattern match and every known secret shown as `<secret>`.
+    fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for pattern in &self.patterns {
+            out = pattern.replace_all(&out, "<secret>").into_owned();
+        }
+        for secret in self.placeholders.keys().filter(|s| s.len() >= MIN_SECRET) {
+            out = out.replace(secret.as_str(), "<secret>");
+        }
+        out
     }
 }
 

@@ -184,11 +184,9 @@ impl Recorder {
         interaction.request.headers.retain(|name, _| {
             !upstream::HOP_BY_HOP.contains(&name.as_str()) && name != "content-length"
         });
-        if let Err(place) = self.redact(&mut interaction) {
-            return Answer::json(
-                502,
-                json!({"message": format!("tailtape record: this exchange was not recorded: {place}")}),
-            );
+        if self.redact(&mut interaction).is_err() {
+            // The upstream has acted on the request: its answer stands, only the record is refused.
+            return answer;
         }
         match writer.append(interaction.clone()).await {
             Ok(()) => {
@@ -218,17 +216,17 @@ impl Recorder {
     }
 
     /// Redacts and scans; a refusal is journaled and logged with its place, never the secret.
-    fn redact(&self, interaction: &mut Interaction) -> Result<(), String> {
+    fn redact(&self, interaction: &mut Interaction) -> Result<(), ()> {
         let mut journal = self.lock();
         let Some(redactor) = journal.redactor.as_mut() else {
-            return Err("the recorder is closing".into());
+            return Err(());
         };
         redactor.redact(interaction);
         if let Err(leak) = redactor.check(interaction) {
             let place = format!("{}: {leak}", interaction.request);
             eprintln!("tailtape record: refused to write {place}");
-            journal.refused.push(place.clone());
-            return Err(place);
+            journal.refused.push(place);
+            return Err(());
         }
         Ok(())
     }
