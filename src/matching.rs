@@ -246,7 +246,7 @@ impl Form {
             out.push_str(&body);
             out.push('\n');
         }
-        mask_tokens(&out)
+        crate::redact::mask_tokens(&out)
     }
 
     /// Keys to look for the nearest request under: `METHOD path`, then `path`.
@@ -319,21 +319,4 @@ fn write_canonical(value: &Value, out: &mut String) {
         }
         scalar => out.push_str(&scalar.to_string()),
     }
-}
-
-/// Replaces what follows `tskey-` with `<redacted>`, so no key reaches a log or a response.
-fn mask_tokens(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("tskey-") {
-        out.push_str(&rest[..at + "tskey-".len()]);
-        rest = &rest[at + "tskey-".len()..];
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .unwrap_or(rest.len());
-        out.push_str("<redacted>");
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
 }

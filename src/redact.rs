@@ -427,3 +427,21 @@ fn visit_json_mut(value: &mut Value, f: &mut impl FnMut(&mut String)) {
         _ => {}
     }
 }
+
+/// Replaces what follows `tskey-` with `<redacted>`: for text shown to people (logs, reports,
+/// diffs), which must never carry a key.
+pub fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("tskey-") {
+        out.push_str(&rest[..at + "tskey-".len()]);
+        rest = &rest[at + "tskey-".len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        out.push_str("<redacted>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -210,12 +210,14 @@ pub fn parse(file: &str, text: &str) -> Result<Cassette, LoadError> {
     Ok(cassette)
 }
 
+/// The request line (`GET /api/v2/...?query`) as logs and reports show it, `tskey-` tokens
+/// masked: a client may put a key in a query.
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.path)?;
-        match &self.query {
-            Some(q) => write!(f, "?{q}"),
-            None => Ok(()),
-        }
+        let line = match &self.query {
+            Some(q) => format!("{} {}?{q}", self.method, self.path),
+            None => format!("{} {}", self.method, self.path),
+        };
+        f.write_str(&crate::redact::mask_tokens(&line))
     }
 }
