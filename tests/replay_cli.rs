@@ -1,26 +1,19 @@
 //! `tailtape replay` as a user runs it: the binary, its first line, SIGTERM, `--report`,
 //! `--strict` and its exit code, a bad cassette at start-up.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod common;
 
-fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
-        .arg("replay")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first.trim_end().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "first line: {first}");
-    (child, url)
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+
+use common::Running;
+
+fn start(args: &[&str]) -> (Running, String) {
+    let mut all = vec!["replay"];
+    all.extend_from_slice(args);
+    let (running, addr) = common::start(&all);
+    (running, format!("http://{addr}"))
 }
 
 fn get(url: &str, target: &str) -> String {
@@ -35,30 +28,19 @@ fn get(url: &str, target: &str) -> String {
     answer
 }
 
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+fn sigterm(running: &Running) {
+    common::signal(running, "TERM");
 }
 
 /// Sends SIGTERM and waits: the exit code and everything on stderr.
-fn terminate(child: Child) -> (i32, String) {
-    sigterm(&child);
-    wait_for_exit(child)
+fn terminate(running: Running) -> (i32, String) {
+    sigterm(&running);
+    wait_for_exit(running)
 }
 
-fn wait_for_exit(mut child: Child) -> (i32, String) {
-    let code = child.wait().unwrap().code().expect("exited, not killed");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (code, stderr)
+fn wait_for_exit(running: Running) -> (i32, String) {
+    let (code, stderr) = common::wait(running);
+    (code.expect("exited, not killed"), stderr)
 }
 
 #[test]

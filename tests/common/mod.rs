@@ -65,8 +65,20 @@ pub fn request(method: &str, target: &str, headers: &[String], body: &[u8]) -> V
     bytes
 }
 
+/// A `tailtape` child process, killed when dropped so that a failing test leaves nothing running.
+pub struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `tailtape ARGS... --listen 127.0.0.1:0`; returns the child and the address it printed.
-pub fn start(args: &[&str]) -> (Child, SocketAddr) {
+pub fn start(args: &[&str]) -> (Running, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
@@ -82,16 +94,22 @@ pub fn start(args: &[&str]) -> (Child, SocketAddr) {
     let addr = url
         .strip_prefix("http://")
         .unwrap_or_else(|| panic!("first line: {first}"));
-    (child, addr.parse().unwrap())
+    (Running(Some(child)), addr.parse().unwrap())
 }
 
-/// Sends `signal` (TERM, KILL) and waits: the exit code (None if killed) and stderr.
-pub fn stop(mut child: Child, signal: &str) -> (Option<i32>, String) {
+/// Sends `signal` (TERM, KILL) to a running child.
+pub fn signal(running: &Running, signal: &str) {
+    let child = running.0.as_ref().expect("running");
     let status = Command::new("kill")
         .args([format!("-{signal}"), child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Waits for the child to exit: its exit code (None if killed) and everything on stderr.
+pub fn wait(mut running: Running) -> (Option<i32>, String) {
+    let mut child = running.0.take().expect("running");
     let code = child.wait().unwrap().code();
     let mut stderr = String::new();
     child
@@ -101,6 +119,12 @@ pub fn stop(mut child: Child, signal: &str) -> (Option<i32>, String) {
         .read_to_string(&mut stderr)
         .unwrap();
     (code, stderr)
+}
+
+/// Sends `signal` (TERM, KILL) and waits: the exit code (None if killed) and stderr.
+pub fn stop(running: Running, sig: &str) -> (Option<i32>, String) {
+    signal(&running, sig);
+    wait(running)
 }
 
 /// What a test upstream answers: status, headers, body.
