@@ -1,11 +1,15 @@
 //! tailtape: a record/replay contract-test harness for the Tailscale HTTP API v2.
 //!
-//! The binary is a thin shell over [`run`], so tests drive the whole program in-process. The
-//! pieces, each in its own module: the cassette format ([`cassette`], bodies in [`body`]), the
-//! operation table ([`routes`]), schema compilation and checks ([`schema`]) producing
-//! [`finding`]s, the `validate` command ([`validate`]), and the fake API: request matching
-//! ([`matching`]), the replay server ([`replay`]) and its journal ([`report`]). `schemas/` and `cassettes/` are
-//! embedded at build time ([`embedded`]).
+//! The binary is a thin shell over [`run`], so tests drive the whole program in-process. Each
+//! module owns one thing:
+//!
+//! - the cassette format: [`cassette`] (types, read, write), [`body`] (JSON, HuJSON, text, bytes);
+//! - the contract: [`routes`] (the operation table), [`schema`] (compiled once; checks produce
+//!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
+//! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
+//!   [`record`] (with [`redact`]), [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
+//! - shared plumbing: [`http`] (serving), [`junit`], and the private `style` (colour),
+//!   `progress` and `locate` (line and column of a JSON pointer).
 
 pub mod body;
 pub mod cassette;
