@@ -171,6 +171,28 @@ pub fn to_headers(map: &hyper::HeaderMap) -> Headers {
     headers
 }
 
+/// Runs a server for the command line: binds `listen`, prints `what` and ` on http://ADDR` as
+/// the first line of stdout (scripts read the base URL from it), and serves `handler` until
+/// SIGINT or SIGTERM, letting in-flight requests finish.
+pub fn run_until_signal<H: Handler>(
+    listen: &str,
+    handler: Arc<H>,
+    what: &str,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = runtime
+        .block_on(TcpListener::bind(listen))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener.local_addr()?;
+    let mut stdout = std::io::stdout();
+    std::io::Write::write_all(&mut stdout, format!("{what} on http://{addr}\n").as_bytes())?;
+    std::io::Write::flush(&mut stdout)?;
+    runtime.block_on(serve(listener, handler, stop_signal()));
+    Ok(())
+}
+
 /// Completes on SIGINT or SIGTERM: what stops a server started from the command line.
 pub async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();

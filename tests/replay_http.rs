@@ -2,9 +2,11 @@
 //! interaction comes back as recorded, sequences replay in order, unmatched requests explain
 //! themselves, and bad input never takes the server down.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{Reply, send_raw};
 
 use serde_json::Value;
 use tailtape::body::Body;
@@ -29,43 +31,6 @@ fn bundled(name: &str) -> (String, Cassette) {
         .find(|s| s.name().ends_with(name))
         .unwrap();
     (source.name(), source.load().unwrap())
-}
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// Sends raw bytes on a new connection and reads the whole answer (the request asks to close).
-fn send_raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Reply> {
-    let mut conn = TcpStream::connect(addr)?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    conn.write_all(bytes)?;
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer)?;
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(answer.len());
-    let head = String::from_utf8_lossy(&answer[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body: answer.get(split + 4..).unwrap_or_default().to_vec(),
-    })
 }
 
 /// Sends a cassette request the way a client would.

@@ -2,7 +2,6 @@
 //! URL as the first line of stdout, serve until SIGINT or SIGTERM, then close the cassette and
 //! print what was written and the drift seen. Exit 2 if the final scan refused an exchange.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -57,28 +56,12 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     );
     let recorder = Arc::new(recorder);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&args.listen))
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     let what = if replay_only {
-        format!("replaying {name} (mode once: it exists)")
+        format!("tailtape record: replaying {name} (mode once: it exists)")
     } else {
-        format!("recording {upstream_url} into {name}")
+        format!("tailtape record: recording {upstream_url} into {name}")
     };
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "tailtape record: {what} on http://{addr}")?;
-    stdout.flush()?;
-
-    runtime.block_on(http::serve(
-        listener,
-        Arc::clone(&recorder),
-        http::stop_signal(),
-    ));
-    drop(runtime);
+    http::run_until_signal(&args.listen, Arc::clone(&recorder), &what)?;
 
     let mut recorder =
         Arc::try_unwrap(recorder).map_err(|_| anyhow::anyhow!("the server did not stop"))?;

@@ -1,13 +1,12 @@
 //! `tailtape replay` on the command line: load, listen, print the base URL as the first line of
 //! stdout, serve until SIGINT or SIGTERM, then write `--report` and set the exit code.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{Options, Replay, serve};
+use super::{Options, Replay};
 use crate::cli::ReplayArgs;
 use crate::http;
 use crate::junit;
@@ -23,23 +22,12 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         options,
     )?);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&args.listen))
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    let mut stdout = std::io::stdout();
-    writeln!(
-        stdout,
-        "tailtape replay: {} interactions from {} cassettes on http://{addr}",
+    let what = format!(
+        "tailtape replay: {} interactions from {} cassettes",
         replay.interaction_count(),
         replay.cassette_count()
-    )?;
-    stdout.flush()?;
-
-    runtime.block_on(serve(listener, Arc::clone(&replay), http::stop_signal()));
+    );
+    http::run_until_signal(&args.listen, Arc::clone(&replay), &what)?;
 
     let report = replay.report();
     if let Some(path) = &args.report {
