@@ -93,3 +93,21 @@ fn broken_variant_fails_with_rule_and_pointer(
     assert!(!expected.is_empty());
     assert_eq!(findings(&fixture), expected, "{}", fixture["source"]);
 }
+
+/// Tailscale's OpenAPI file's own examples (whole examples, or assembled from its per-property
+/// examples) for the documented operations: each gives exactly the findings its `expect` lists
+/// (none, unless the file is known to be wrong there; the fixture then says why).
+#[rstest]
+fn openapi_example_gives_the_expected_findings(#[files("tests/vectors/openapi/*.json")] path: PathBuf) {
+    let fixture = read(&path);
+    let expected: Vec<(String, String, String)> = fixture["expect"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (s("level"), s("rule"), s("pointer"))
+        })
+        .collect();
+    assert_eq!(findings(&fixture), expected, "{}", fixture["source"]);
+}
