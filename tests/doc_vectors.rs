@@ -98,7 +98,9 @@ fn broken_variant_fails_with_rule_and_pointer(
 /// examples) for the documented operations: each gives exactly the findings its `expect` lists
 /// (none, unless the file is known to be wrong there; the fixture then says why).
 #[rstest]
-fn openapi_example_gives_the_expected_findings(#[files("tests/vectors/openapi/*.json")] path: PathBuf) {
+fn openapi_example_gives_the_expected_findings(
+    #[files("tests/vectors/openapi/*.json")] path: PathBuf,
+) {
     let fixture = read(&path);
     let expected: Vec<(String, String, String)> = fixture["expect"]
         .as_array()
