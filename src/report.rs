@@ -41,6 +41,17 @@ pub struct Summary {
     pub unused: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Unmatched requests and findings counted above but not listed (a journal keeps at most a
+    /// bounded number, so a flood of bad requests cannot exhaust memory).
+    pub not_listed: usize,
+}
+
+/// What a journal counted but did not keep.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Overflow {
+    pub unmatched: usize,
+    pub errors: usize,
+    pub warnings: usize,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
@@ -60,16 +71,18 @@ impl Report {
         unmatched: Vec<Unmatched>,
         unused: Vec<InteractionRef>,
         findings: Vec<Finding>,
+        overflow: Overflow,
     ) -> Report {
         let count = |level| findings.iter().filter(|f| f.issue.level == level).count();
         Report {
             summary: Summary {
                 requests,
                 matched: matched.iter().map(|m| m.count).sum(),
-                unmatched: unmatched.len(),
+                unmatched: unmatched.len() + overflow.unmatched,
                 unused: unused.len(),
-                errors: count(Level::Error),
-                warnings: count(Level::Warning),
+                errors: count(Level::Error) + overflow.errors,
+                warnings: count(Level::Warning) + overflow.warnings,
+                not_listed: overflow.unmatched + overflow.errors + overflow.warnings,
             },
             matched,
             unmatched,
@@ -80,7 +93,7 @@ impl Report {
 
     /// What `--strict` requires: nothing unmatched, nothing unused, no error finding.
     pub fn is_clean(&self) -> bool {
-        self.unmatched.is_empty() && self.unused.is_empty() && self.summary.errors == 0
+        self.summary.unmatched == 0 && self.unused.is_empty() && self.summary.errors == 0
     }
 
     pub fn to_json(&self) -> String {

@@ -352,3 +352,34 @@ fn recorded_responses_are_validated_once_at_load() {
     assert_eq!(report.summary.errors, 1);
     assert_eq!(report.summary.requests, 1);
 }
+
+#[test]
+fn the_journal_stays_bounded_under_a_flood_of_bad_requests() {
+    let replay = Replay::new(
+        Contract::load(None).unwrap(),
+        vec![bundled("dns.json")],
+        Options::default(),
+    );
+    let flood = tailtape::replay::JOURNAL_LIMIT + 50;
+    for n in 0..flood {
+        let request = Request {
+            method: "GET".into(),
+            path: "/api/v2/tailnet/-/devices".into(),
+            query: Some(format!("fields=bogus&n={n}")),
+            headers: [("authorization".to_string(), "Bearer x".to_string())].into(),
+            body: Body::Empty,
+        };
+        assert_eq!(replay.answer(&request).status, 501);
+    }
+
+    let report = replay.report();
+
+    assert_eq!(report.unmatched.len(), tailtape::replay::JOURNAL_LIMIT);
+    assert_eq!(report.summary.unmatched, flood);
+    assert_eq!(
+        report.summary.errors, flood,
+        "one param error per request, all counted"
+    );
+    assert_eq!(report.summary.not_listed, 100);
+    assert!(!report.is_clean());
+}

@@ -31,7 +31,7 @@ use crate::cassette::{self, Cassette, Interaction, Request};
 use crate::finding::{Finding, Issue, Level, Side};
 use crate::junit::Case;
 use crate::matching::Matcher;
-use crate::report::{InteractionRef, Matched, Report, Unmatched};
+use crate::report::{InteractionRef, Matched, Overflow, Report, Unmatched};
 use crate::schema::Contract;
 
 /// Why a replay could not start: bad schemas or a bad cassette.
@@ -139,7 +139,42 @@ struct Journal {
     live_findings: Vec<Finding>,
     /// (number, request line) of each request that had findings.
     live_requests: Vec<(usize, String)>,
+    /// What did not fit under [`JOURNAL_LIMIT`].
+    overflow: Overflow,
 }
+
+impl Journal {
+    /// Keeps a request's findings while there is room, and counts them either way.
+    fn add_findings(&mut self, findings: Vec<Finding>, request: &Request) {
+        if findings.is_empty() {
+            return;
+        }
+        if self.live_requests.len() >= JOURNAL_LIMIT {
+            for finding in findings {
+                match finding.issue.level {
+                    Level::Error => self.overflow.errors += 1,
+                    Level::Warning => self.overflow.warnings += 1,
+                }
+            }
+            return;
+        }
+        self.live_requests
+            .push((findings[0].interaction, request.to_string()));
+        self.live_findings.extend(findings);
+    }
+
+    fn add_unmatched(&mut self, unmatched: Unmatched) {
+        if self.unmatched.len() < JOURNAL_LIMIT {
+            self.unmatched.push(unmatched);
+        } else {
+            self.overflow.unmatched += 1;
+        }
+    }
+}
+
+/// How many unmatched requests, and how many requests with findings, a journal lists; more are
+/// only counted.
+pub const JOURNAL_LIMIT: usize = 1000;
 
 pub struct Replay {
     contract: Contract,
@@ -237,9 +272,6 @@ impl Replay {
         for issue in &issues {
             log(&request.to_string(), issue);
         }
-        if !issues.is_empty() {
-            journal.live_requests.push((number, request.to_string()));
-        }
         let findings: Vec<Finding> = issues
             .into_iter()
             .map(|issue| Finding {
@@ -253,10 +285,10 @@ impl Replay {
                 "message": format!("tailtape: {request} breaks the documented contract"),
                 "findings": findings,
             });
-            journal.live_findings.extend(findings);
+            journal.add_findings(findings, request);
             return Answer::json(400, body);
         }
-        journal.live_findings.extend(findings);
+        journal.add_findings(findings, request);
 
         let Some(sequence) = sequence else {
             drop(journal);
@@ -305,7 +337,7 @@ impl Replay {
         }
         eprintln!("tailtape replay: {message}");
         let body = json!({"message": message, "nearest": nearest, "diff": diff});
-        self.lock().unmatched.push(Unmatched {
+        self.lock().add_unmatched(Unmatched {
             request: request.to_string(),
             reason,
             nearest,
@@ -350,6 +382,7 @@ impl Replay {
             journal.unmatched.clone(),
             unused,
             findings,
+            journal.overflow.clone(),
         )
     }
 
