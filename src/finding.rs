@@ -3,6 +3,7 @@
 //! documented contract is broken, `warning` for drift that documented clients tolerate.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -18,6 +19,24 @@ pub enum Level {
 pub enum Side {
     Request,
     Response,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Request => "request",
+            Side::Response => "response",
+        }
+    }
 }
 
 /// The rules a finding can carry, besides the JSON Schema keywords (`type`, `required`, `enum`,
@@ -58,6 +77,18 @@ pub struct Issue {
     /// JSON pointer into the body, `""` for the whole body (and for parameters and statuses).
     pub pointer: String,
     pub message: String,
+}
+
+/// `side pointer: message [rule]`, without the pointer when it is the whole body: how every
+/// report, log and test case shows an issue (each adds its own level and context in front).
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.side.as_str())?;
+        if !self.pointer.is_empty() {
+            write!(f, " {}", self.pointer)?;
+        }
+        write!(f, ": {} [{}]", self.message, self.rule)
+    }
 }
 
 /// An issue placed in a cassette.

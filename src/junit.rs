@@ -82,18 +82,9 @@ pub fn render(
 
 fn line(f: &Finding) -> String {
     let i = &f.issue;
-    let level = if i.level == Level::Error {
-        "error"
-    } else {
-        "warning"
-    };
-    let side = serde_json::to_value(i.side).ok();
-    let side = side.as_ref().and_then(|s| s.as_str()).unwrap_or("");
     format!(
-        "{level} {} {side} {}: {} [{}]",
-        i.operation.as_deref().unwrap_or("-"),
-        i.pointer,
-        i.message,
-        i.rule
+        "{} {} {i}",
+        i.level.as_str(),
+        i.operation.as_deref().unwrap_or("-")
     )
 }

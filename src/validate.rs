@@ -95,18 +95,7 @@ impl Report {
                     Level::Warning => style::warn("warning"),
                 };
                 let op = i.operation.as_deref().unwrap_or("-");
-                let side = serde_json::to_value(i.side).ok();
-                let side = side.as_ref().and_then(|s| s.as_str()).unwrap_or("");
-                let at = if i.pointer.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", i.pointer)
-                };
-                let _ = writeln!(
-                    out,
-                    "  {level} #{} {op} {side}{at}: {} [{}]",
-                    f.interaction, i.message, i.rule
-                );
+                let _ = writeln!(out, "  {level} #{} {op} {i}", f.interaction);
             }
             out.push('\n');
         }

@@ -10,7 +10,7 @@ use rstest::rstest;
 use serde_json::Value;
 use tailtape::body::Body;
 use tailtape::cassette::Headers;
-use tailtape::finding::{Level, Side};
+use tailtape::finding::Side;
 use tailtape::schema::{Contract, Place};
 
 static CONTRACT: LazyLock<Contract> =
@@ -55,13 +55,19 @@ fn findings(fixture: &Value) -> Vec<(String, String, String)> {
     );
     issues
         .into_iter()
-        .map(|i| {
-            let level = if i.level == Level::Error {
-                "error"
-            } else {
-                "warning"
-            };
-            (level.to_string(), i.rule.into_owned(), i.pointer)
+        .map(|i| (i.level.as_str().to_string(), i.rule.into_owned(), i.pointer))
+        .collect()
+}
+
+/// (level, rule, pointer) of the findings a fixture's `expect` lists; none when it has none.
+fn expected(fixture: &Value) -> Vec<(String, String, String)> {
+    fixture["expect"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (s("level"), s("rule"), s("pointer"))
         })
         .collect()
 }
@@ -81,16 +87,11 @@ fn broken_variant_fails_with_rule_and_pointer(
     #[files("tests/vectors/broken/*.json")] path: PathBuf,
 ) {
     let fixture = read(&path);
-    let expected: Vec<(String, String, String)> = fixture["expect"]
-        .as_array()
-        .expect("a broken fixture lists what it expects")
-        .iter()
-        .map(|e| {
-            let s = |k: &str| e[k].as_str().unwrap().to_string();
-            (s("level"), s("rule"), s("pointer"))
-        })
-        .collect();
-    assert!(!expected.is_empty());
+    let expected = expected(&fixture);
+    assert!(
+        !expected.is_empty(),
+        "a broken fixture lists what it expects"
+    );
     assert_eq!(findings(&fixture), expected, "{}", fixture["source"]);
 }
 
@@ -102,14 +103,6 @@ fn openapi_example_gives_the_expected_findings(
     #[files("tests/vectors/openapi/*.json")] path: PathBuf,
 ) {
     let fixture = read(&path);
-    let expected: Vec<(String, String, String)> = fixture["expect"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let s = |k: &str| e[k].as_str().unwrap().to_string();
-            (s("level"), s("rule"), s("pointer"))
-        })
-        .collect();
+    let expected = expected(&fixture);
     assert_eq!(findings(&fixture), expected, "{}", fixture["source"]);
 }

@@ -300,19 +300,11 @@ pub fn drift_report(drift: &[Finding]) -> String {
             findings.len() - errors
         ));
         for f in findings {
-            let level = if f.issue.level == Level::Error {
-                "error"
-            } else {
-                "warning"
-            };
-            let side = if f.issue.side == crate::finding::Side::Request {
-                "request"
-            } else {
-                "response"
-            };
             out.push_str(&format!(
-                "    {level} #{} {side} {}: {} [{}]\n",
-                f.interaction, f.issue.pointer, f.issue.message, f.issue.rule
+                "    {} #{} {}\n",
+                f.issue.level.as_str(),
+                f.interaction,
+                f.issue
             ));
         }
     }

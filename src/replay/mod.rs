@@ -28,7 +28,7 @@ pub use server::{DEFAULT_LISTEN, serve};
 
 use crate::body::Body;
 use crate::cassette::{self, Cassette, Interaction, Request};
-use crate::finding::{Finding, Issue, Level, Side};
+use crate::finding::{Finding, Issue, Level};
 use crate::junit::Case;
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Matched, Overflow, Report, Unmatched};
@@ -439,18 +439,7 @@ impl Replay {
 
 /// One finding as a log line on stderr.
 fn log(what: &str, issue: &Issue) {
-    let level = match issue.level {
-        Level::Error => "error",
-        Level::Warning => "warning",
-    };
-    let side = match issue.side {
-        Side::Request => "request",
-        Side::Response => "response",
-    };
-    eprintln!(
-        "tailtape replay: {level}: {what} {side} {}: {} [{}]",
-        issue.pointer, issue.message, issue.rule
-    );
+    eprintln!("tailtape replay: {}: {what} {issue}", issue.level.as_str());
 }
 
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
