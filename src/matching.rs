@@ -20,7 +20,7 @@ use similar::TextDiff;
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Request, media_type};
 use crate::redact::SECRET_FIELDS;
-use crate::routes::{Lookup, Media, OperationTable};
+use crate::routes::{Lookup, Media, Operation, OperationTable};
 
 /// What a secret field's value is compared as.
 const REDACTED: &str = "<redacted>";
@@ -57,7 +57,7 @@ impl Matcher {
             by_route: HashMap::new(),
         };
         for (index, request) in requests.into_iter().enumerate() {
-            let form = Form::of(table, request);
+            let form = Form::of(operation_of(table, request), request);
             let next = matcher.sequences.len();
             let sequence = *matcher
                 .by_fingerprint
@@ -77,8 +77,13 @@ impl Matcher {
 
     /// The sequence of recorded requests identical to `request`, if any.
     pub fn find(&self, table: &OperationTable, request: &Request) -> Option<usize> {
+        self.find_for(operation_of(table, request), request)
+    }
+
+    /// [`Matcher::find`] for a request whose operation was already looked up.
+    pub fn find_for(&self, operation: Option<&Operation>, request: &Request) -> Option<usize> {
         self.by_fingerprint
-            .get(&Form::of(table, request).fingerprint())
+            .get(&Form::of(operation, request).fingerprint())
             .copied()
     }
 
@@ -94,7 +99,7 @@ impl Matcher {
     /// The recorded request most like `request`: among those with the same method and path,
     /// else the same path, else all of them.
     pub fn nearest(&self, table: &OperationTable, request: &Request) -> Option<Nearest> {
-        let form = Form::of(table, request);
+        let form = Form::of(operation_of(table, request), request);
         let received = form.render();
         let all: Vec<usize>;
         let candidates = match form.routes().iter().find_map(|r| self.by_route.get(r)) {
@@ -104,17 +109,29 @@ impl Matcher {
                 &all
             }
         };
-        let similarity =
-            |i: &usize| TextDiff::from_lines(self.rendered[*i].as_str(), received.as_str()).ratio();
-        let index = *candidates
+        let (index, _) = candidates
             .iter()
-            .max_by(|a, b| similarity(a).total_cmp(&similarity(b)))?;
+            .map(|&i| {
+                (
+                    i,
+                    TextDiff::from_lines(self.rendered[i].as_str(), received.as_str()).ratio(),
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
         let diff = TextDiff::from_lines(self.rendered[index].as_str(), received.as_str())
             .unified_diff()
             .context_radius(3)
             .header("recorded", "received")
             .to_string();
         Some(Nearest { index, diff })
+    }
+}
+
+/// The documented operation of `request`, if any.
+fn operation_of<'t>(table: &'t OperationTable, request: &Request) -> Option<&'t Operation> {
+    match table.lookup(&request.method, &request.path) {
+        Lookup::Found { operation, .. } => Some(operation),
+        _ => None,
     }
 }
 
@@ -136,11 +153,9 @@ enum CanonicalBody {
 }
 
 impl Form {
-    fn of(table: &OperationTable, request: &Request) -> Form {
-        let operation = match table.lookup(&request.method, &request.path) {
-            Lookup::Found { operation, .. } => Some(operation),
-            _ => None,
-        };
+    /// `operation`: the documented operation of the request, if any (it says which body
+    /// forms and headers count).
+    fn of(operation: Option<&Operation>, request: &Request) -> Form {
         let takes_hujson = operation
             .and_then(|op| op.request.as_ref())
             .is_some_and(|spec| spec.media.contains(&Media::Hujson));

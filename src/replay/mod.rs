@@ -144,6 +144,19 @@ struct Journal {
 }
 
 impl Journal {
+    /// The next recorded answer of `sequence` (its `indices`), counted as given; after the last
+    /// one the last again, or `None` when `strict`.
+    fn next_answer(&mut self, sequence: usize, indices: &[usize], strict: bool) -> Option<usize> {
+        let given = self.next[sequence];
+        if given >= indices.len() && strict {
+            return None;
+        }
+        let index = indices[given.min(indices.len() - 1)];
+        self.next[sequence] += 1;
+        self.hits[index] += 1;
+        Some(index)
+    }
+
     /// Keeps a request's findings while there is room, and counts them either way.
     fn add_findings(&mut self, findings: Vec<Finding>, request: &Request) {
         if findings.is_empty() {
@@ -262,9 +275,9 @@ impl Replay {
             );
         }
         let mut issues = Vec::new();
-        self.contract.check_request(request, &mut issues);
+        let operation = self.contract.check_request(request, &mut issues);
         let invalid = issues.iter().any(|i| i.level == Level::Error);
-        let sequence = self.matcher.find(self.contract.table(), request);
+        let sequence = self.matcher.find_for(operation, request);
 
         let mut journal = self.lock();
         journal.requests += 1;
@@ -295,30 +308,26 @@ impl Replay {
             return self.unmatched(request, "no recorded request matches".into());
         };
         let indices = self.matcher.sequence(sequence);
-        let given = journal.next[sequence];
-        if given >= indices.len() && self.options.strict {
-            drop(journal);
-            let reason = format!(
-                "all {} recorded answers were used (--strict)",
-                indices.len()
-            );
-            return self.unmatched(request, reason);
+        match journal.next_answer(sequence, indices, self.options.strict) {
+            Some(index) => self.recorded[index].answer.clone(),
+            None => {
+                drop(journal);
+                let reason = format!(
+                    "all {} recorded answers were used (--strict)",
+                    indices.len()
+                );
+                self.unmatched(request, reason)
+            }
         }
-        let index = indices[given.min(indices.len() - 1)];
-        journal.next[sequence] += 1;
-        journal.hits[index] += 1;
-        self.recorded[index].answer.clone()
     }
 
     /// The recorded answer to `request` (advancing its sequence), or `None` if nothing
     /// recorded matches; nothing is journaled or logged. The recorder's `new` mode uses it.
     pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
         let sequence = self.matcher.find(self.contract.table(), request)?;
-        let indices = self.matcher.sequence(sequence);
-        let mut journal = self.lock();
-        let index = indices[journal.next[sequence].min(indices.len() - 1)];
-        journal.next[sequence] += 1;
-        journal.hits[index] += 1;
+        let index = self
+            .lock()
+            .next_answer(sequence, self.matcher.sequence(sequence), false)?;
         Some(self.recorded[index].answer.clone())
     }
 
