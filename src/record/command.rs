@@ -27,33 +27,24 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         RecordMode::New | RecordMode::Once if path.exists() => Some(cassette::load(path)?),
         RecordMode::New | RecordMode::Once => None,
     };
-    let replay_of = |c: &Cassette| -> anyhow::Result<Replay> {
-        Ok(Replay::new(
-            Contract::load(None)?,
-            vec![(name.clone(), c.clone())],
-            Options::default(),
-        ))
-    };
-    let (recorded, writer, kept) = match (&args.mode, existing) {
-        (RecordMode::Once, Some(c)) => (Some(replay_of(&c)?), None, 0),
-        (RecordMode::New, Some(c)) => {
-            redactor.continue_after(&c.to_canonical_string());
-            let writer = create(path, &c)?;
-            (Some(replay_of(&c)?), Some(writer), c.interactions.len())
+    let kept = existing.is_some();
+    let cassette = existing.unwrap_or_else(|| fresh(upstream.url()));
+    let writer = if kept && args.mode == RecordMode::Once {
+        None
+    } else {
+        if kept {
+            redactor.continue_after(&cassette.to_canonical_string());
         }
-        _ => (None, Some(create(path, &fresh(upstream.url()))?), 0),
+        Some(create(path, &cassette)?)
     };
     let replay_only = writer.is_none();
     let upstream_url = upstream.url().to_string();
-    let recorder = Recorder::new(
-        upstream,
+    let recorded = Replay::new(
         Contract::load(None)?,
-        recorded,
-        writer,
-        name.clone(),
-        kept,
-        redactor,
+        vec![(name.clone(), cassette)],
+        Options::default(),
     );
+    let recorder = Recorder::new(upstream, recorded, writer, name.clone(), redactor);
     let recorder = Arc::new(recorder);
 
     let what = if replay_only {

@@ -33,7 +33,6 @@ use crate::finding::{Finding, Level};
 use crate::http::{Answer, Handler, read_raw, to_headers, to_request};
 use crate::redact::Redactor;
 use crate::replay::Replay;
-use crate::schema::Contract;
 
 /// Where `tailtape record` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8384";
@@ -46,9 +45,9 @@ const NOT_STORED: &[&str] = &["content-length", "content-encoding"];
 
 pub struct Recorder {
     upstream: Upstream,
-    contract: Contract,
-    /// The cassette as it was, for `new` (answer what it has) and `once` (answer everything).
-    recorded: Option<Replay>,
+    /// The cassette as it was (empty for a new one): `new` answers what it has, `once` answers
+    /// everything from it; its contract validates what passes.
+    recorded: Replay,
     /// `None` when nothing is recorded (`once` with an existing cassette).
     writer: Option<Writer>,
     cassette: String,
@@ -57,10 +56,8 @@ pub struct Recorder {
 
 #[derive(Default)]
 struct Journal {
-    /// Interactions written by this run (the index of the next one is `kept + written`).
+    /// Interactions written by this run, after those the cassette already had.
     written: usize,
-    /// Interactions the cassette already had (mode `new`).
-    kept: usize,
     drift: Vec<Finding>,
     /// Places where the final scan found a secret; those exchanges were not written.
     refused: Vec<String>,
@@ -76,25 +73,21 @@ pub struct Summary {
 }
 
 impl Recorder {
-    /// `recorded`: the existing cassette served as replay (modes `new` and `once`); `writer`:
-    /// where exchanges go (`None` to only replay); `kept`: interactions the writer starts with.
+    /// `recorded`: the cassette as it was (empty for a new one); `writer`: where exchanges go,
+    /// after the recorded ones (`None` to only replay).
     pub fn new(
         upstream: Upstream,
-        contract: Contract,
-        recorded: Option<Replay>,
+        recorded: Replay,
         writer: Option<Writer>,
         cassette: String,
-        kept: usize,
         redactor: Redactor,
     ) -> Recorder {
         Recorder {
             upstream,
-            contract,
             recorded,
             writer,
             cassette,
             journal: Mutex::new(Journal {
-                kept,
                 redactor: Some(redactor),
                 ..Journal::default()
             }),
@@ -127,20 +120,12 @@ impl Recorder {
             Err(answer) => return answer,
         };
         let request = to_request(&parts, &bytes);
-        if let Some(replay) = &self.recorded {
-            if self.writer.is_none() {
-                return replay.answer(&request);
-            }
-            if let Some(answer) = replay.recorded_answer(&request) {
-                return answer;
-            }
-        }
         let Some(writer) = &self.writer else {
-            return Answer::json(
-                500,
-                json!({"message": "tailtape record: nothing to record to"}),
-            );
+            return self.recorded.answer(&request);
         };
+        if let Some(answer) = self.recorded.recorded_answer(&request) {
+            return answer;
+        }
         let reply = match self.upstream.send(&parts, bytes).await {
             Ok(reply) => reply,
             Err(err) => {
@@ -191,10 +176,11 @@ impl Recorder {
         match writer.append(interaction.clone()).await {
             Ok(()) => {
                 let mut journal = self.lock();
-                let index = journal.kept + journal.written;
+                let index = self.recorded.interaction_count() + journal.written;
                 journal.written += 1;
                 for issue in self
-                    .contract
+                    .recorded
+                    .contract()
                     .check_exchange(&interaction.request, &interaction.response)
                 {
                     journal.drift.push(Finding {

@@ -255,6 +255,11 @@ impl Replay {
         }
     }
 
+    /// The contract requests and recorded exchanges are checked against.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
     pub fn interaction_count(&self) -> usize {
         self.recorded.len()
     }
