@@ -174,9 +174,9 @@ impl Form {
             .unwrap_or_default();
         let body = match &request.body {
             Body::Empty => CanonicalBody::Empty,
-            Body::Json(value) => CanonicalBody::Json(secrets_blanked(value.clone())),
+            Body::Json(value) => CanonicalBody::Json(canonical(value)),
             Body::Text(text) if takes_hujson => match parse_hujson(text) {
-                Ok(value) => CanonicalBody::Json(secrets_blanked(value)),
+                Ok(value) => CanonicalBody::Json(canonical(&value)),
                 Err(_) => CanonicalBody::Text(text.clone()),
             },
             Body::Text(text)
@@ -214,7 +214,7 @@ impl Form {
             CanonicalBody::Empty => {}
             CanonicalBody::Json(value) => {
                 out.push_str("json ");
-                write_canonical(value, &mut out);
+                out.push_str(&value.to_string());
             }
             CanonicalBody::Pairs(pairs) => {
                 for (k, v) in pairs {
@@ -242,12 +242,7 @@ impl Form {
         }
         let body = match &self.body {
             CanonicalBody::Empty => String::new(),
-            CanonicalBody::Json(value) => {
-                let mut compact = String::new();
-                write_canonical(value, &mut compact);
-                let sorted: Value = serde_json::from_str(&compact).unwrap_or(Value::Null);
-                serde_json::to_string_pretty(&sorted).unwrap_or_default()
-            }
+            CanonicalBody::Json(value) => serde_json::to_string_pretty(value).unwrap_or_default(),
             CanonicalBody::Pairs(pairs) => pairs
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -284,54 +279,24 @@ fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `value` with the string values of secret fields blanked, at any depth.
-fn secrets_blanked(mut value: Value) -> Value {
-    fn blank(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                for (k, child) in map.iter_mut() {
-                    if child.is_string() && SECRET_FIELDS.contains(&k.as_str()) {
-                        *child = Value::String(REDACTED.into());
-                    } else {
-                        blank(child);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(blank),
-            _ => {}
-        }
-    }
-    blank(&mut value);
-    value
-}
-
-/// Compact JSON with object keys sorted, so that key order does not matter.
-fn write_canonical(value: &Value, out: &mut String) {
+/// `value` as matching compares it: object keys sorted (so key order does not matter) and the
+/// string values of secret fields blanked, at any depth.
+fn canonical(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(v, out);
-            }
-            out.push('}');
+            let sorted = entries.into_iter().map(|(key, child)| {
+                let child = if child.is_string() && SECRET_FIELDS.contains(&key.as_str()) {
+                    Value::String(REDACTED.into())
+                } else {
+                    canonical(child)
+                };
+                (key.clone(), child)
+            });
+            Value::Object(sorted.collect())
         }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        scalar => scalar.clone(),
     }
 }
