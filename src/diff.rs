@@ -212,11 +212,7 @@ fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change>, S
             compare_values(&a, &b, &mut String::new(), &mut changes);
             if changes.len() > before {
                 let (a, b) = (pretty(&a), pretty(&b));
-                unified = TextDiff::from_lines(&a, &b)
-                    .unified_diff()
-                    .context_radius(2)
-                    .header("OLD", "NEW")
-                    .to_string();
+                unified = unified_diff(&a, &b);
             }
         }
         (a, b) if a != b => {
@@ -232,16 +228,20 @@ fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change>, S
                 new: describe(b),
             });
             if let (Body::Text(a), Body::Text(b)) = (a, b) {
-                unified = TextDiff::from_lines(a, b)
-                    .unified_diff()
-                    .context_radius(2)
-                    .header("OLD", "NEW")
-                    .to_string();
+                unified = unified_diff(a, b);
             }
         }
         _ => {}
     }
     (changes, unified)
+}
+
+fn unified_diff(old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header("OLD", "NEW")
+        .to_string()
 }
 
 fn pretty(value: &Value) -> String {

@@ -252,22 +252,7 @@ impl Redactor {
 
     /// Replaces secrets learned while redacting this exchange wherever else they occur in it.
     fn rescrub(&mut self, interaction: &mut Interaction) {
-        let mut strings = Vec::new();
-        visit_strings(interaction, &mut |_, s| strings.push(s.to_string()));
-        let mut replaced: HashMap<String, String> = HashMap::new();
-        for s in strings {
-            let scrubbed = self.scrub(&s);
-            if scrubbed != s {
-                replaced.insert(s, scrubbed);
-            }
-        }
-        if !replaced.is_empty() {
-            visit_strings_mut(interaction, &mut |s| {
-                if let Some(new) = replaced.get(s.as_str()) {
-                    *s = new.clone();
-                }
-            });
-        }
+        visit_strings_mut(interaction, &mut |s| *s = self.scrub(s));
     }
 
     /// The final scan: no string shaped like a secret and no value redacted elsewhere.
