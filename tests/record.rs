@@ -4,9 +4,11 @@
 mod common;
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
-use common::{TestUpstream, request, send_raw, start, stop};
+use common::{Running, TestUpstream, request, send_raw, start, stop};
 use serde_json::{Value, json};
 use tailtape::body::Body;
 use tailtape::cassette::{self, Cassette};
@@ -22,6 +24,24 @@ fn bundled(name: &str) -> Cassette {
         .unwrap()
         .load()
         .unwrap()
+}
+
+/// Starts `tailtape record --cassette PATH --upstream URL EXTRA...`.
+fn start_recorder(path: &Path, upstream: &str, extra: &[&str]) -> (Running, SocketAddr) {
+    let mut args = vec![
+        "record",
+        "--cassette",
+        path.to_str().unwrap(),
+        "--upstream",
+        upstream,
+    ];
+    args.extend_from_slice(extra);
+    start(&args)
+}
+
+/// The Authorization header the test clients send (a key the cassettes must never hold).
+fn bearer() -> String {
+    format!("authorization: Bearer {TOKEN}")
 }
 
 fn replay_upstream(name: &str) -> ReplayServer {
@@ -47,13 +67,7 @@ fn round_trip_through_replay_reproduces_the_cassette() {
     let upstream = replay_upstream("devices.json");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("recorded.json");
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        upstream.url(),
-    ]);
+    let (recorder, addr) = start_recorder(&path, upstream.url(), &[]);
 
     for interaction in &original.interactions {
         let r = &interaction.request;
@@ -65,7 +79,7 @@ fn round_trip_through_replay_reproduces_the_cassette() {
             .headers
             .iter()
             .map(|(name, value)| match name.as_str() {
-                "authorization" => format!("authorization: Bearer {TOKEN}"),
+                "authorization" => bearer(),
                 _ => format!("{name}: {value}"),
             })
             .collect();
@@ -106,18 +120,12 @@ fn two_hundred_parallel_requests_are_all_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("parallel.json");
     let url = format!("http://{}", upstream.addr);
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &url,
-    ]);
+    let (recorder, addr) = start_recorder(&path, &url, &[]);
 
     let threads: Vec<_> = (0..200)
         .map(|i| {
             std::thread::spawn(move || {
-                let auth = format!("authorization: Bearer {TOKEN}");
+                let auth = bearer();
                 let target = format!("/api/v2/tailnet/-/dns/preferences?n={i}");
                 send_raw(addr, &request("GET", &target, &[auth], b""))
                     .unwrap()
@@ -156,26 +164,11 @@ fn sigkill_after_n_finished_exchanges_leaves_n() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("killed.json");
     let url = format!("http://{}", upstream.addr);
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &url,
-    ]);
+    let (recorder, addr) = start_recorder(&path, &url, &[]);
 
     for n in 0..25 {
         let target = format!("/api/v2/tailnet/-/dns/searchpaths?n={n}");
-        let reply = send_raw(
-            addr,
-            &request(
-                "GET",
-                &target,
-                &[format!("authorization: Bearer {TOKEN}")],
-                b"",
-            ),
-        )
-        .unwrap();
+        let reply = send_raw(addr, &request("GET", &target, &[bearer()], b"")).unwrap();
         assert_eq!(reply.status, 200);
     }
     let (code, _) = stop(recorder, "KILL");
@@ -206,18 +199,9 @@ fn gzip_answers_reach_the_client_intact_and_are_stored_decoded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gzip.json");
     let url = format!("http://{}", upstream.addr);
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &url,
-    ]);
+    let (recorder, addr) = start_recorder(&path, &url, &[]);
 
-    let headers = [
-        format!("authorization: Bearer {TOKEN}"),
-        "accept-encoding: gzip".into(),
-    ];
+    let headers = [bearer(), "accept-encoding: gzip".into()];
     let reply = send_raw(
         addr,
         &request("GET", "/api/v2/tailnet/-/devices", &headers, b""),
@@ -266,26 +250,16 @@ fn tls_upstream_with_a_private_ca() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, ca_pem).unwrap();
     let url = format!("https://localhost:{}", upstream.addr.port());
-    let auth = [format!("authorization: Bearer {TOKEN}")];
+    let auth = [bearer()];
     let trusted_path = dir.path().join("trusted.json");
     let untrusted_path = dir.path().join("untrusted.json");
 
-    let (trusted, trusted_addr) = start(&[
-        "record",
-        "--cassette",
-        trusted_path.to_str().unwrap(),
-        "--upstream",
+    let (trusted, trusted_addr) = start_recorder(
+        &trusted_path,
         &url,
-        "--upstream-ca",
-        ca.to_str().unwrap(),
-    ]);
-    let (untrusted, untrusted_addr) = start(&[
-        "record",
-        "--cassette",
-        untrusted_path.to_str().unwrap(),
-        "--upstream",
-        &url,
-    ]);
+        &["--upstream-ca", ca.to_str().unwrap()],
+    );
+    let (untrusted, untrusted_addr) = start_recorder(&untrusted_path, &url, &[]);
     let good = send_raw(
         trusted_addr,
         &request("GET", "/api/v2/tailnet/-/dns/preferences", &auth, b""),
@@ -332,22 +306,11 @@ fn refused_upstream_gives_502_and_records_nothing() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nothing.json");
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &format!("http://{closed}"),
-    ]);
+    let (recorder, addr) = start_recorder(&path, &format!("http://{closed}"), &[]);
 
     let reply = send_raw(
         addr,
-        &request(
-            "GET",
-            "/api/v2/tailnet/-/devices",
-            &[format!("authorization: Bearer {TOKEN}")],
-            b"",
-        ),
+        &request("GET", "/api/v2/tailnet/-/devices", &[bearer()], b""),
     )
     .unwrap();
     let (code, _) = stop(recorder, "TERM");
@@ -390,14 +353,8 @@ fn every_kind_of_secret_stays_out_of_the_cassette() {
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.json");
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &format!("http://{}", upstream.addr),
-    ]);
-    let bearer = format!("authorization: Bearer {TOKEN}");
+    let (recorder, addr) = start_recorder(&path, &format!("http://{}", upstream.addr), &[]);
+    let bearer = bearer();
     let basic = format!(
         "authorization: Basic {}",
         base64::Engine::encode(
@@ -470,16 +427,12 @@ fn mode_new_answers_what_it_has_and_appends_the_rest() {
     let upstream = TestUpstream::start(None, |_, _, _| {
         json_answer(200, json!({"dns": ["9.9.9.9"]}))
     });
-    let auth = [format!("authorization: Bearer {TOKEN}")];
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--mode",
-        "new",
-        "--upstream",
+    let auth = [bearer()];
+    let (recorder, addr) = start_recorder(
+        &path,
         &format!("http://{}", upstream.addr),
-    ]);
+        &["--mode", "new"],
+    );
 
     let known = send_raw(
         addr,
@@ -522,16 +475,8 @@ fn mode_once_only_replays_an_existing_cassette() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let auth = [format!("authorization: Bearer {TOKEN}")];
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--mode",
-        "once",
-        "--upstream",
-        &format!("http://{closed}"),
-    ]);
+    let auth = [bearer()];
+    let (recorder, addr) = start_recorder(&path, &format!("http://{closed}"), &["--mode", "once"]);
 
     let known = send_raw(
         addr,
@@ -601,13 +546,7 @@ fn an_oauth_session_recorded_then_replayed_with_the_real_secret() {
         (token.status, paths.status, paths.json())
     };
 
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &format!("http://{}", upstream.addr),
-    ]);
+    let (recorder, addr) = start_recorder(&path, &format!("http://{}", upstream.addr), &[]);
     let live = session(addr);
     stop(recorder, "TERM");
     let (replay, addr) = start(&["replay", path.to_str().unwrap()]);
@@ -632,15 +571,9 @@ fn final_scan_refuses_what_redaction_missed_and_exits_2_without_printing_it() {
     });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("refused.json");
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &format!("http://{}", upstream.addr),
-    ]);
+    let (recorder, addr) = start_recorder(&path, &format!("http://{}", upstream.addr), &[]);
 
-    let auth = [format!("authorization: Bearer {TOKEN}")];
+    let auth = [bearer()];
     let reply = send_raw(
         addr,
         &request("GET", "/api/v2/device/n1/attributes", &auth, b""),
@@ -676,25 +609,10 @@ fn a_key_in_a_query_stays_out_of_the_log_when_the_upstream_fails() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("failed.json");
-    let (recorder, addr) = start(&[
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        &format!("http://{closed}"),
-    ]);
+    let (recorder, addr) = start_recorder(&path, &format!("http://{closed}"), &[]);
 
     let target = format!("/api/v2/tailnet/-/devices?key={KEY}");
-    let reply = send_raw(
-        addr,
-        &request(
-            "GET",
-            &target,
-            &[format!("authorization: Bearer {TOKEN}")],
-            b"",
-        ),
-    )
-    .unwrap();
+    let reply = send_raw(addr, &request("GET", &target, &[bearer()], b"")).unwrap();
     let (_, stderr) = stop(recorder, "TERM");
 
     assert_eq!(reply.status, 502);
