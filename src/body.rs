@@ -33,16 +33,6 @@ impl Body {
             Err(_) => Body::Binary(bytes.to_vec()),
         }
     }
-
-    /// The cassette key this body is stored under, `None` for an empty body.
-    pub fn key(&self) -> Option<&'static str> {
-        match self {
-            Body::Empty => None,
-            Body::Json(_) => Some("json"),
-            Body::Text(_) => Some("text"),
-            Body::Binary(_) => Some("base64"),
-        }
-    }
 }
 
 /// A HuJSON syntax error, with its position inside the text (1-based).

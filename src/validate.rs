@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cassette::{self, Cassette, Interaction};
+use crate::cassette::{self, Interaction};
 use crate::cli::{Format, ValidateArgs};
 use crate::finding::{Finding, Level};
 use crate::junit::{self, Case};
@@ -36,14 +36,6 @@ pub struct Report {
 }
 
 impl Report {
-    /// Checks every interaction of `cassette` (named `name`) and records the findings.
-    pub fn add(&mut self, contract: &Contract, name: &str, cassette: &Cassette) {
-        self.summary.cassettes += 1;
-        for (index, interaction) in cassette.interactions.iter().enumerate() {
-            self.add_interaction(contract, name, index, interaction);
-        }
-    }
-
     /// Checks one interaction (number `index` of cassette `name`) and records the findings.
     pub fn add_interaction(
         &mut self,
