@@ -1,7 +1,8 @@
 //! `tailtape schemas openapi`: the schemas as an OpenAPI 3.1 document, so that tools such as
 //! Prism, Schemathesis or Redocly can use them. Each `$defs` entry of a schema file becomes a
 //! component named `FILE.NAME` (`device.Device`) with its `$ref`s rewritten to match; each
-//! operation of the table becomes a path item with its parameters, request body and responses.
+//! operation of the table becomes a path item with its parameters, request body and responses
+//! (under its main path; its aliases are left out, since an operationId names one path).
 //! Paths are relative to the server `https://api.tailscale.com/api/v2`, as in Tailscale's own
 //! OpenAPI file.
 
@@ -83,6 +84,9 @@ fn operation(op: &Operation, contract: &Contract) -> Value {
         "summary": op.summary,
         "parameters": parameters,
     });
+    if !op.authenticated {
+        result["security"] = json!([]);
+    }
     if let Some(spec) = &op.request {
         result["requestBody"] = json!({"required": !spec.optional, "content": content(spec)});
     }
@@ -110,13 +114,16 @@ fn description(status: u16, spec: &BodySpec) -> String {
     }
 }
 
-/// The media types of a body; HuJSON is text to OpenAPI tools.
+/// The media types of a body; HuJSON is text to OpenAPI tools, a form is described by the
+/// object schema of its fields.
 fn content(spec: &BodySpec) -> Value {
     let mut content = Map::new();
     for media in &spec.media {
         let schema = match (media, &spec.schema) {
-            (Media::Json, Some(reference)) => json!({"$ref": component_ref(reference, "")}),
-            (Media::Json, None) => json!({}),
+            (Media::Json | Media::Form, Some(reference)) => {
+                json!({"$ref": component_ref(reference, "")})
+            }
+            (Media::Json | Media::Form, None) => json!({}),
             (Media::Hujson, _) => json!({"type": "string"}),
         };
         content.insert(media.mime().to_string(), json!({"schema": schema}));

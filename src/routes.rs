@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// A media type a body may be sent in. A `hujson` body is stored as text and parsed.
+/// A media type a body may be sent in. `hujson` and `form` bodies are stored as text and parsed
+/// (a form into an object of its fields) before validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Media {
     Json,
     Hujson,
+    Form,
 }
 
 impl Media {
@@ -21,8 +23,13 @@ impl Media {
         match self {
             Media::Json => "application/json",
             Media::Hujson => "application/hujson",
+            Media::Form => "application/x-www-form-urlencoded",
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn json_only() -> Vec<Media> {
@@ -60,8 +67,17 @@ pub struct Operation {
     pub index: usize,
     pub method: String,
     pub path: String,
+    /// Other path templates the API answers for this operation (`vip-services` for `services`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     #[serde(default)]
     pub summary: String,
+    /// False for an endpoint clients use that Tailscale's OpenAPI file does not list.
+    #[serde(default = "yes")]
+    pub openapi: bool,
+    /// False for an endpoint called without credentials (the OAuth token exchange).
+    #[serde(default = "yes")]
+    pub authenticated: bool,
     /// Request headers that change the answer (lower case), so replay matches on them.
     #[serde(default)]
     pub vary: Vec<String>,
@@ -118,10 +134,12 @@ impl OperationTable {
                 serde_json::from_value(spec).map_err(|e| format!("operation {id}: {e}"))?;
             op.id = id;
             op.index = operations.len();
-            by_template
-                .entry(op.path.clone())
-                .or_default()
-                .push(operations.len());
+            for template in std::iter::once(&op.path).chain(&op.aliases) {
+                by_template
+                    .entry(template.clone())
+                    .or_default()
+                    .push(operations.len());
+            }
             operations.push(op);
         }
         let mut router = matchit::Router::new();
@@ -143,6 +161,18 @@ impl OperationTable {
 
     pub fn get(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// How many operations come from Tailscale's OpenAPI file (the others are known from clients).
+    pub fn openapi_count(&self) -> usize {
+        self.operations.iter().filter(|op| op.openapi).count()
+    }
+
+    /// Whether a request needs credentials: every `/api/v2/` request but those to an operation
+    /// documented as unauthenticated.
+    pub fn requires_auth(&self, method: &str, path: &str) -> bool {
+        path.starts_with("/api/v2/")
+            && !matches!(self.lookup(method, path), Lookup::Found { operation, .. } if !operation.authenticated)
     }
 
     /// The documented response for `status`: the operation's own, else the table's default.
@@ -201,15 +231,17 @@ impl OperationTable {
         }
     }
 
-    /// The table as `tailtape schemas list` prints it.
+    /// The table as `tailtape schemas list` prints it; operations from outside the OpenAPI file
+    /// are marked `*`.
     pub fn listing(&self) -> String {
         let rows: Vec<[String; 4]> = self
             .operations
             .iter()
             .map(|op| {
                 let statuses: Vec<String> = self.statuses(op).iter().map(u16::to_string).collect();
+                let marked = if op.openapi { "" } else { " *" };
                 [
-                    op.id.clone(),
+                    format!("{}{marked}", op.id),
                     op.method.clone(),
                     op.path.clone(),
                     statuses.join(","),
@@ -236,7 +268,14 @@ impl OperationTable {
                 w2 = widths[2]
             ));
         }
-        out.push_str(&format!("{} operations\n", rows.len()));
+        let openapi = self.openapi_count();
+        out.push_str(&format!(
+            "{openapi} of {openapi} operations of Tailscale's OpenAPI file"
+        ));
+        match rows.len() - openapi {
+            0 => out.push('\n'),
+            more => out.push_str(&format!(", and {more} more that clients use (*)\n")),
+        }
         out
     }
 }

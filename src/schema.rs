@@ -12,10 +12,10 @@ use std::path::Path;
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Registry, Validator};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::body::{Body, parse_hujson};
-use crate::cassette::{Headers, Request, Response, media_type};
+use crate::cassette::{Headers, Request, Response, media_type, parse_query};
 use crate::embedded;
 use crate::finding::{Issue, Level, Side, rule};
 use crate::routes::{BodySpec, Lookup, Media, Operation, OperationTable};
@@ -304,6 +304,7 @@ impl Contract {
                 return;
             }
             Body::Json(value) => Cow::Borrowed(value),
+            Body::Text(text) if spec.media.contains(&Media::Form) => Cow::Owned(form_fields(text)),
             Body::Text(text) if spec.media.contains(&Media::Hujson) => match parse_hujson(text) {
                 Ok(value) => Cow::Owned(value),
                 Err(err) => {
@@ -335,6 +336,23 @@ impl Contract {
             at.check_value(validator, value.borrow(), issues);
         }
     }
+}
+
+/// A form body as the object its fields make: a string per name, or an array of strings when the
+/// name repeats, so that the schema of the fields validates it.
+fn form_fields(text: &str) -> Value {
+    let mut fields = Map::new();
+    for (name, value) in parse_query(text) {
+        let value = Value::String(value);
+        match fields.get_mut(&name) {
+            None => {
+                fields.insert(name, value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+        }
+    }
+    Value::Object(fields)
 }
 
 fn undocumented_endpoint(message: String) -> Issue {

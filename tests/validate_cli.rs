@@ -115,7 +115,7 @@ fn undocumented_field_warns_and_fails_only_under_strict() {
 #[test]
 fn undocumented_endpoint_and_status_are_warnings() {
     let mut c = bundled("dns.json");
-    c["interactions"][0]["request"]["path"] = "/api/v2/tailnet/-/dns/split-dns".into();
+    c["interactions"][0]["request"]["path"] = "/api/v2/tailnet/-/dns/resolvers".into();
     c["interactions"][1]["response"]["status"] = 418.into();
     c["interactions"][2]["request"]["query"] = "verbose=1".into();
     let (_dir, path) = write(&c);
@@ -273,50 +273,127 @@ fn directory_argument_validates_every_cassette_in_it() {
     assert_eq!(run.code, 0);
 }
 
+/// The 90 operationIds of Tailscale's OpenAPI file (2026-07-13 copy), in its order.
+const OPENAPI_OPERATIONS: [&str; 90] = [
+    "listTailnetDevices",
+    "batchUpdateCustomDevicePostureAttributes",
+    "getDevice",
+    "deleteDevice",
+    "expireDeviceKey",
+    "listDeviceRoutes",
+    "setDeviceRoutes",
+    "authorizeDevice",
+    "setDeviceName",
+    "setDeviceTags",
+    "updateDeviceKey",
+    "setDeviceIp",
+    "getDevicePostureAttributes",
+    "setCustomDevicePostureAttributes",
+    "deleteCustomDevicePostureAttributes",
+    "listDeviceInvites",
+    "createDeviceInvites",
+    "listUserInvites",
+    "createUserInvites",
+    "getUserInvite",
+    "deleteUserInvite",
+    "resendUserInvite",
+    "getDeviceInvite",
+    "deleteDeviceInvite",
+    "resendDeviceInvite",
+    "acceptDeviceInvite",
+    "listConfigurationAuditLogs",
+    "listNetworkFlowLogs",
+    "getLogStreamingStatus",
+    "getLogStreamingConfiguration",
+    "setLogStreamingConfiguration",
+    "disableLogStreaming",
+    "getAwsExternalId",
+    "validateAwsExternalId",
+    "listDnsNameservers",
+    "setDnsNameservers",
+    "getDnsPreferences",
+    "setDnsPreferences",
+    "listDnsSearchPaths",
+    "setDnsSearchPaths",
+    "getSplitDns",
+    "updateSplitDns",
+    "setSplitDns",
+    "getDnsConfiguration",
+    "setDnsConfiguration",
+    "listTailnetKeys",
+    "createKey",
+    "getKey",
+    "deleteKey",
+    "setKey",
+    "getPolicyFile",
+    "setPolicyFile",
+    "previewRuleMatches",
+    "validateAndTestPolicyFile",
+    "getPostureIntegrations",
+    "createPostureIntegration",
+    "getPostureIntegration",
+    "updatePostureIntegration",
+    "deletePostureIntegration",
+    "listUsers",
+    "getUser",
+    "updateUserRole",
+    "approveUser",
+    "suspendUser",
+    "restoreUser",
+    "deleteUser",
+    "getContacts",
+    "updateContact",
+    "resendContactVerificationEmail",
+    "listWebhooks",
+    "createWebhook",
+    "getWebhook",
+    "updateWebhook",
+    "deleteWebhook",
+    "testWebhook",
+    "rotateWebhookSecret",
+    "getTailnetSettings",
+    "updateTailnetSettings",
+    "listServices",
+    "getService",
+    "updateService",
+    "deleteService",
+    "listServiceHosts",
+    "getServiceDeviceApproval",
+    "updateServiceDeviceApproval",
+    "listOAuthApps",
+    "createOAuthApp",
+    "getOAuthApp",
+    "updateOAuthApp",
+    "deleteOAuthApp",
+];
+
 #[test]
-fn schemas_list_shows_every_seed_operation() {
+fn schemas_list_shows_every_openapi_operation_and_the_oauth_token_exchange() {
     let run = tailtape(&["schemas", "list"]);
     assert_eq!(run.code, 0);
-    let seed_ops = [
-        "getDevice",
-        "deleteDevice",
-        "expireDeviceKey",
-        "listDeviceRoutes",
-        "setDeviceRoutes",
-        "authorizeDevice",
-        "setDeviceTags",
-        "updateDeviceKey",
-        "setDeviceIp",
-        "getDevicePostureAttributes",
-        "setCustomDevicePostureAttributes",
-        "deleteCustomDevicePostureAttributes",
-        "listDeviceInvites",
-        "createDeviceInvites",
-        "getPolicyFile",
-        "setPolicyFile",
-        "previewRuleMatches",
-        "validateAndTestPolicyFile",
-        "listTailnetDevices",
-        "listTailnetKeys",
-        "createKey",
-        "getKey",
-        "deleteKey",
-        "listDnsNameservers",
-        "setDnsNameservers",
-        "getDnsPreferences",
-        "setDnsPreferences",
-        "listDnsSearchPaths",
-        "setDnsSearchPaths",
-    ];
-    for op in seed_ops {
+    for op in OPENAPI_OPERATIONS {
         assert!(
             run.stdout.lines().any(|l| l.starts_with(&format!("{op} "))),
             "{op} missing"
         );
     }
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("createOAuthToken *")
+                && l.contains("POST    /api/v2/oauth/token ")),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("DELETE  /api/v2/device/{deviceId}  "));
     assert!(run.stdout.contains("200,400,401,500,501,504"));
-    assert!(run.stdout.ends_with("29 operations\n"));
+    assert!(
+        run.stdout.ends_with(
+            "90 of 90 operations of Tailscale's OpenAPI file, and 1 more that clients use (*)\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

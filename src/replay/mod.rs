@@ -46,10 +46,6 @@ pub enum StartError {
 /// The status of an answer that is not in the cassettes (see the module docs).
 pub const UNMATCHED_STATUS: u16 = 501;
 
-/// API paths called without an Authorization header: the OAuth token endpoint takes the
-/// client's credentials in its form body.
-const UNAUTHENTICATED: &[&str] = &["/api/v2/oauth/token"];
-
 /// The cassette name findings on live requests carry.
 pub const LIVE: &str = "<live>";
 
@@ -270,9 +266,11 @@ impl Replay {
 
     /// Answers one request and writes it in the journal. Problems are logged to stderr.
     pub fn answer(&self, request: &Request) -> Answer {
-        if request.path.starts_with("/api/v2/")
-            && !UNAUTHENTICATED.contains(&request.path.as_str())
-            && !request.headers.contains_key("authorization")
+        if !request.headers.contains_key("authorization")
+            && self
+                .contract
+                .table()
+                .requires_auth(&request.method, &request.path)
         {
             return Answer::json(
                 401,
