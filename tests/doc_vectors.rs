@@ -96,8 +96,9 @@ fn broken_variant_fails_with_rule_and_pointer(
 }
 
 /// Tailscale's OpenAPI file's own examples (whole examples, or assembled from its per-property
-/// examples) for the documented operations: each gives exactly the findings its `expect` lists
-/// (none, unless the file is known to be wrong there; the fixture then says why).
+/// examples), for every request and success body of its 90 operations and each shared error
+/// answer: each gives exactly the findings its `expect` lists (none, unless the file is known to
+/// be wrong there; the fixture then says why).
 #[rstest]
 fn openapi_example_gives_the_expected_findings(
     #[files("tests/vectors/openapi/*.json")] path: PathBuf,
