@@ -1,8 +1,9 @@
 //! Secrets never reach a cassette (DESIGN.md, "Record"). [`Redactor::redact`] rewrites an
 //! exchange before anything is written: the Authorization value (kept as `Bearer <redacted>` /
 //! `Basic <redacted>`), cookies (dropped), every `tskey-…` token in headers, query and bodies,
-//! the values of secret-bearing fields (the created auth key's `key`, OAuth `access_token`s and
-//! `client_secret`s in JSON or form bodies, webhook `secret`s), and whatever the user adds with
+//! the values of secret-bearing fields ([`SECRET_FIELDS`]: the created auth key's `key`, OAuth
+//! `access_token`s and client secrets in JSON or form bodies, webhook `secret`s, log streaming
+//! tokens and cloud credentials), and whatever the user adds with
 //! `--redact REGEX` and `--redact-field JSON-POINTER`. A secret becomes `<redacted-N>`, the same
 //! N wherever the same value appears in the cassette.
 //!
@@ -21,15 +22,21 @@ use serde_json::Value;
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, media_type, parse_query};
 
-/// JSON and form fields whose values are secrets wherever they appear.
+/// JSON and form fields whose values are secrets wherever they appear: the created auth key, OAuth
+/// tokens and client secrets (the token exchange, OAuth apps, posture integrations), webhook
+/// secrets, and the credentials of log streaming destinations.
 pub const SECRET_FIELDS: &[&str] = &[
     "key",
     "secret",
     "client_secret",
+    "clientSecret",
     "access_token",
     "refresh_token",
     "id_token",
     "password",
+    "token",
+    "s3SecretAccessKey",
+    "gcsCredentials",
 ];
 /// Headers whose whole value is a credential.
 const AUTH_HEADERS: &[&str] = &["authorization", "proxy-authorization"];

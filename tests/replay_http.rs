@@ -167,7 +167,7 @@ fn matching_ignores_key_order_white_space_and_query_order() {
         200
     );
 
-    let body = "{\n  \"comment\": \"checked by MDM\",\n  \"expiry\": \"2027-01-01T00:00:00Z\",\n  \"value\": true\n}";
+    let body = "{\n  \"comment\": \"checked by MDM\",\n  \"expiry\": \"2027-01-01T00:00:00+00:00\",\n  \"value\": true\n}";
     let request = format!(
         "POST /api/v2/device/n5SUKe8CNTRL/attributes/custom%3AdiskEncryption HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{AUTH}content-length: {}\r\n\r\n{body}",
         body.len()
