@@ -60,6 +60,8 @@ pub mod rule {
     pub const MISSING_PARAM: &str = "missing-param";
     /// error: the documented body is absent.
     pub const MISSING_BODY: &str = "missing-body";
+    /// error: a documented response header is absent (the policy file's ETag).
+    pub const MISSING_HEADER: &str = "missing-header";
     /// error: the body is not of the documented media type (not JSON where JSON is documented).
     pub const MEDIA_TYPE: &str = "media-type";
     /// error: a HuJSON body that does not parse.

@@ -99,6 +99,19 @@ fn operation(op: &Operation, contract: &Contract) -> Value {
         if spec.schema.is_some() {
             response["content"] = content(spec);
         }
+        if !spec.headers.is_empty() {
+            let headers: Map<String, Value> = spec
+                .headers
+                .iter()
+                .map(|name| {
+                    (
+                        name.clone(),
+                        json!({"required": true, "schema": {"type": "string"}}),
+                    )
+                })
+                .collect();
+            response["headers"] = Value::Object(headers);
+        }
         responses.insert(status.to_string(), response);
     }
     result["responses"] = Value::Object(responses);

@@ -37,7 +37,8 @@ fn json_only() -> Vec<Media> {
 }
 
 /// A documented body: the schema it must match (a reference like `device.json#/$defs/Device`),
-/// the media types it may come in, and whether it may be empty.
+/// the media types it may come in, whether it may be empty, and, for a response, the headers
+/// that come with it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BodySpec {
@@ -46,6 +47,9 @@ pub struct BodySpec {
     pub media: Vec<Media>,
     #[serde(default)]
     pub optional: bool,
+    /// Response headers the answer must carry (lower case), such as the policy file's `etag`.
+    #[serde(default)]
+    pub headers: Vec<String>,
 }
 
 /// A documented path or query parameter: an inline JSON Schema for its (string) value.
@@ -277,5 +281,68 @@ impl OperationTable {
             more => out.push_str(&format!(", and {more} more that clients use (*)\n")),
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> OperationTable {
+        let (_, text) = crate::embedded::SCHEMAS
+            .iter()
+            .find(|(name, _)| *name == "operations.json")
+            .expect("the table is embedded");
+        OperationTable::from_json(text).unwrap()
+    }
+
+    fn found(table: &OperationTable, method: &str, path: &str) -> String {
+        match table.lookup(method, path) {
+            Lookup::Found { operation, .. } => operation.id.clone(),
+            Lookup::WrongMethod { allowed } => format!("wrong method, allowed {allowed:?}"),
+            Lookup::NotFound => "not found".into(),
+        }
+    }
+
+    #[test]
+    fn a_fixed_segment_wins_over_a_parameter_in_the_same_place() {
+        let t = table();
+        let accept = "/api/v2/device-invites/-/accept";
+        assert_eq!(found(&t, "POST", accept), "acceptDeviceInvite");
+        assert_eq!(
+            found(&t, "GET", "/api/v2/device-invites/12347"),
+            "getDeviceInvite"
+        );
+        assert_eq!(
+            found(&t, "GET", "/api/v2/tailnet/-/logging/network"),
+            "listNetworkFlowLogs"
+        );
+        assert_eq!(
+            found(&t, "GET", "/api/v2/tailnet/-/logging/network/stream"),
+            "getLogStreamingConfiguration"
+        );
+    }
+
+    #[test]
+    fn an_alias_finds_its_operation_with_its_parameters() {
+        let t = table();
+        let Lookup::Found { operation, params } =
+            t.lookup("PUT", "/api/v2/tailnet/-/vip-services/svc%3Awiki")
+        else {
+            panic!("the vip-services alias is not routed");
+        };
+        assert_eq!(operation.id, "updateService");
+        assert!(params.contains(&("serviceName".into(), "svc:wiki".into())));
+    }
+
+    #[test]
+    fn only_the_token_exchange_goes_without_credentials() {
+        let t = table();
+        assert!(!t.requires_auth("POST", "/api/v2/oauth/token"));
+        assert!(t.requires_auth("GET", "/api/v2/oauth/token"));
+        assert!(t.requires_auth("GET", "/api/v2/tailnet/-/devices"));
+        assert!(t.requires_auth("GET", "/api/v2/not-documented"));
+        assert!(!t.requires_auth("GET", "/__tailtape/report"));
+        assert_eq!(t.openapi_count(), 90);
     }
 }

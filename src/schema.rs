@@ -238,6 +238,16 @@ impl Contract {
         };
         match self.table.response(op, response.status) {
             Some(spec) => {
+                for name in &spec.headers {
+                    if !response.headers.contains_key(name) {
+                        issues.push(at.issue(
+                            Level::Error,
+                            rule::MISSING_HEADER,
+                            "",
+                            format!("the documented response header {name} is missing"),
+                        ));
+                    }
+                }
                 self.check_body(at, Some(spec), &response.body, &response.headers, issues)
             }
             None => {

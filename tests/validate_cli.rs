@@ -112,6 +112,26 @@ fn undocumented_field_warns_and_fails_only_under_strict() {
     assert_eq!(strict.code, 1);
 }
 
+/// The OpenAPI file declares no ETag (erratum O-2), but clients send it back in If-Match.
+#[test]
+fn a_policy_file_answer_without_its_etag_is_an_error() {
+    let mut c = bundled("policy.json");
+    let headers = c["interactions"][0]["response"]["headers"]
+        .as_object_mut()
+        .unwrap();
+    assert!(headers.remove("etag").is_some());
+    let (_dir, path) = write(&c);
+
+    let run = tailtape(&["validate", path.to_str().unwrap(), "--format", "json"]);
+
+    assert_eq!(run.code, 1);
+    let findings = json_findings(&run);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["operation"], "getPolicyFile");
+    assert_eq!(findings[0]["rule"], "missing-header");
+    assert_eq!(findings[0]["interaction"], 0);
+}
+
 #[test]
 fn undocumented_endpoint_and_status_are_warnings() {
     let mut c = bundled("dns.json");
