@@ -1,9 +1,12 @@
-//! The baseline for `scripts/bench-replay`: a bare hyper HTTP/1.1 server that answers every
-//! request with the same precomputed bytes, the most any server can do per request.
+//! The baseline for `scripts/bench-replay` and the upstream of `scripts/bench-record`: a bare
+//! hyper HTTP/1.1 server that answers every request with the same precomputed bytes, the most
+//! any server can do per request. `TAILTAPE_BENCH_DELAY_MS` makes each answer wait that long
+//! first (without using the CPU), as a remote API's answers do.
 //!
 //! Usage: cargo run --release --example bare_hyper -- BODY_FILE [ADDR]
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -19,6 +22,11 @@ async fn main() -> std::io::Result<()> {
     )?);
     let listener =
         tokio::net::TcpListener::bind(args.next().unwrap_or("127.0.0.1:0".into())).await?;
+    let delay = std::env::var("TAILTAPE_BENCH_DELAY_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis);
     println!("bare hyper on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
@@ -31,7 +39,12 @@ async fn main() -> std::io::Result<()> {
                     "content-type",
                     hyper::header::HeaderValue::from_static("application/json"),
                 );
-                async move { Ok::<_, Infallible>(response) }
+                async move {
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    Ok::<_, Infallible>(response)
+                }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -12,6 +12,7 @@
 //! place and never the secret.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -105,31 +106,45 @@ impl Redactor {
             .clone()
     }
 
-    /// Replaces every pattern match and every secret already known in `text`.
-    fn scrub(&mut self, text: &str) -> String {
-        let mut out = text.to_string();
-        // The token pattern (first) can only match where `tskey-` is: skip the regex elsewhere.
-        let first = if text.contains("tskey-") { 0 } else { 1 };
+    /// The patterns that can match `text`: the token pattern (first) only where `tskey-` is, so
+    /// that most strings skip the regex.
+    fn patterns_for(&self, text: &str) -> &[Regex] {
+        static TOKEN_START: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new("tskey-"));
+        let first = match TOKEN_START.find(text.as_bytes()) {
+            Some(_) => 0,
+            None => 1,
+        };
+        &self.patterns[first..]
+    }
+
+    fn shaped_like_secret(&self, text: &str) -> bool {
+        self.patterns_for(text).iter().any(|p| p.is_match(text))
+    }
+
+    /// Replaces every pattern match and every secret already known in `text`, in place; a text
+    /// with nothing to replace is left untouched (no copy).
+    fn scrub(&mut self, text: &mut String) {
+        let first = self.patterns.len() - self.patterns_for(text).len();
         for i in first..self.patterns.len() {
             let found: Vec<String> = self.patterns[i]
-                .find_iter(&out)
+                .find_iter(text)
                 .map(|m| m.as_str().to_string())
                 .collect();
             for secret in found {
                 let placeholder = self.placeholder(&secret);
-                out = out.replace(&secret, &placeholder);
+                *text = text.replace(&secret, &placeholder);
             }
         }
         let known: Vec<(String, String)> = self
             .placeholders
             .iter()
-            .filter(|(secret, _)| secret.len() >= MIN_SECRET && out.contains(secret.as_str()))
+            .filter(|(secret, _)| secret.len() >= MIN_SECRET && text.contains(secret.as_str()))
             .map(|(s, p)| (s.clone(), p.clone()))
             .collect();
         for (secret, placeholder) in known {
-            out = out.replace(&secret, &placeholder);
+            *text = text.replace(&secret, &placeholder);
         }
-        out
     }
 
     /// Rewrites `interaction` so that no secret is left in it.
@@ -179,7 +194,7 @@ impl Redactor {
         }
         for (name, value) in headers.iter_mut() {
             if !AUTH_HEADERS.contains(&name.as_str()) {
-                *value = self.scrub(value);
+                self.scrub(value);
             }
         }
     }
@@ -203,7 +218,9 @@ impl Redactor {
                 parts.push(raw.to_string());
             }
         }
-        self.scrub(&parts.join("&"))
+        let mut pairs = parts.join("&");
+        self.scrub(&mut pairs);
+        pairs
     }
 
     fn redact_body(&mut self, body: &mut Body, headers: &Headers) {
@@ -225,10 +242,10 @@ impl Redactor {
             {
                 *text = self.redact_pairs(text);
             }
-            Body::Text(text) => *text = self.scrub(text),
+            Body::Text(text) => self.scrub(text),
             Body::Binary(bytes) => {
                 let text = String::from_utf8_lossy(bytes);
-                if self.patterns.iter().any(|p| p.is_match(&text)) {
+                if self.shaped_like_secret(&text) {
                     // Bytes that hold a secret are not kept at all.
                     *body = Body::Text("<redacted binary body>".into());
                 }
@@ -252,14 +269,14 @@ impl Redactor {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
-            Value::String(text) => *text = self.scrub(text),
+            Value::String(text) => self.scrub(text),
             _ => {}
         }
     }
 
     /// Replaces secrets learned while redacting this exchange wherever else they occur in it.
     fn rescrub(&mut self, interaction: &mut Interaction) {
-        visit_strings_mut(interaction, &mut |s| *s = self.scrub(s));
+        visit_strings_mut(interaction, &mut |s| self.scrub(s));
     }
 
     /// The final scan: no string shaped like a secret and no value redacted elsewhere.
@@ -269,41 +286,28 @@ impl Redactor {
             if leak.is_some() {
                 return;
             }
-            if let Some(name) = place
-                .strip_prefix("request header ")
-                .or_else(|| place.strip_prefix("response header "))
+            let what = if matches!(place.part, Part::Header(name) if AUTH_HEADERS.contains(&name))
+                && !s.ends_with("<redacted>")
             {
-                if AUTH_HEADERS.contains(&name) && !s.ends_with("<redacted>") {
-                    leak = Some(Leak {
-                        place: place.to_string(),
-                        what: "a credential",
-                    });
-                    return;
-                }
-            }
-            if self.patterns.iter().any(|p| p.is_match(s)) {
-                leak = Some(Leak {
-                    place: place.to_string(),
-                    what: "a string shaped like a secret",
-                });
+                "a credential"
+            } else if self.shaped_like_secret(s) {
+                "a string shaped like a secret"
             } else if self
                 .placeholders
                 .keys()
                 .any(|secret| secret.len() >= MIN_SECRET && s.contains(secret.as_str()))
             {
-                leak = Some(Leak {
-                    place: place.to_string(),
-                    what: "a value redacted elsewhere",
-                });
-            }
+                "a value redacted elsewhere"
+            } else {
+                return;
+            };
+            // A place is a JSON pointer, and an object key may itself be the secret.
+            leak = Some(Leak {
+                place: self.mask(&place.to_string()),
+                what,
+            });
         });
-        // A place is a JSON pointer, and an object key may itself be the secret.
-        leak.map_or(Ok(()), |leak| {
-            Err(Leak {
-                place: self.mask(&leak.place),
-                what: leak.what,
-            })
-        })
+        leak.map_or(Ok(()), Err)
     }
 
     /// `text` with every pattern match and every known secret shown as `<secret>`.
@@ -331,9 +335,50 @@ fn is_placeholder(value: &str) -> bool {
         })
 }
 
+/// Where a string sits in an exchange; written out (`response body /devices/0/name`) only when
+/// a leak is reported, so that a clean exchange is scanned without building names.
+struct Place<'a> {
+    side: &'static str,
+    part: Part<'a>,
+    /// Object keys and array indices down to the string, for a body.
+    path: &'a [Step<'a>],
+}
+
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Header(&'a str),
+    Query,
+    Body,
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.part {
+            Part::Header(name) => return write!(f, "{} header {name}", self.side),
+            Part::Query => return write!(f, "{} query", self.side),
+            Part::Body => write!(f, "{} body", self.side)?,
+        }
+        if !self.path.is_empty() {
+            f.write_str(" ")?;
+        }
+        for step in self.path {
+            match step {
+                Step::Key(key) => write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?,
+                Step::Index(i) => write!(f, "/{i}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Calls `f(place, string)` for every string of an exchange: header values, the query, and
 /// every string in a body (JSON strings and object keys, text).
-fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&str, &str)) {
+fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)) {
     for (side, headers, query, body) in [
         (
             "request",
@@ -348,40 +393,55 @@ fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&str, &str)) {
             &interaction.response.body,
         ),
     ] {
+        let at = |part| Place {
+            side,
+            part,
+            path: &[],
+        };
         for (name, value) in headers {
-            f(&format!("{side} header {name}"), value);
+            f(&at(Part::Header(name)), value);
         }
         if let Some(query) = query {
-            f(&format!("{side} query"), query);
+            f(&at(Part::Query), query);
         }
         match body {
-            Body::Json(value) => visit_json(value, &mut format!("{side} body "), f),
-            Body::Text(text) => f(&format!("{side} body"), text),
-            Body::Binary(bytes) => f(&format!("{side} body"), &String::from_utf8_lossy(bytes)),
+            Body::Json(value) => visit_json(value, side, &mut Vec::new(), f),
+            Body::Text(text) => f(&at(Part::Body), text),
+            Body::Binary(bytes) => f(&at(Part::Body), &String::from_utf8_lossy(bytes)),
             Body::Empty => {}
         }
     }
 }
 
-fn visit_json(value: &Value, place: &mut String, f: &mut impl FnMut(&str, &str)) {
+fn body_place<'a>(side: &'static str, path: &'a [Step<'a>]) -> Place<'a> {
+    Place {
+        side,
+        part: Part::Body,
+        path,
+    }
+}
+
+fn visit_json<'v>(
+    value: &'v Value,
+    side: &'static str,
+    path: &mut Vec<Step<'v>>,
+    f: &mut impl FnMut(&Place, &str),
+) {
     match value {
-        Value::String(s) => f(place, s),
+        Value::String(s) => f(&body_place(side, path), s),
         Value::Object(map) => {
             for (key, child) in map {
-                let len = place.len();
-                place.push('/');
-                place.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                f(place, key);
-                visit_json(child, place, f);
-                place.truncate(len);
+                path.push(Step::Key(key));
+                f(&body_place(side, path), key);
+                visit_json(child, side, path, f);
+                path.pop();
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                let len = place.len();
-                place.push_str(&format!("/{i}"));
-                visit_json(child, place, f);
-                place.truncate(len);
+                path.push(Step::Index(i));
+                visit_json(child, side, path, f);
+                path.pop();
             }
         }
         _ => {}

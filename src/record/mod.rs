@@ -3,7 +3,7 @@
 //! A client points its base URL here; [`Recorder`] sends each request on to the upstream
 //! (`upstream.rs`), gives the client the upstream's answer unchanged, and records the exchange:
 //! bodies decoded for storage, secrets redacted (`redact.rs`), checked by the final scan, and
-//! appended durably before the client gets its answer (`writer.rs`), so a recorder killed at
+//! written to the cassette before the client gets its answer (`writer.rs`), so a recorder killed at
 //! any moment leaves a cassette that loads with every finished exchange. Each exchange is
 //! validated as it passes; the drift is printed per operation at the end.
 //!
@@ -173,16 +173,16 @@ impl Recorder {
             // The upstream has acted on the request: its answer stands, only the record is refused.
             return answer;
         }
-        match writer.append(interaction.clone()).await {
+        match writer.append(&interaction) {
             Ok(()) => {
+                let drift = self
+                    .recorded
+                    .contract()
+                    .check_exchange(&interaction.request, &interaction.response);
                 let mut journal = self.lock();
                 let index = self.recorded.interaction_count() + journal.written;
                 journal.written += 1;
-                for issue in self
-                    .recorded
-                    .contract()
-                    .check_exchange(&interaction.request, &interaction.response)
-                {
+                for issue in drift {
                     journal.drift.push(Finding {
                         cassette: self.cassette.clone(),
                         interaction: index,

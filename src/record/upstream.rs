@@ -95,12 +95,16 @@ impl Upstream {
             .map_err(|e| UpstreamError::Failed(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        // Requests go out whole at once: no Nagle delay waiting for an acknowledgement.
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .build();
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(Upstream { base, client })
     }
