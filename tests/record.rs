@@ -112,7 +112,11 @@ fn round_trip_through_replay_reproduces_the_cassette() {
     }
     let on_disk = std::fs::read_to_string(&path).unwrap();
     assert!(!on_disk.contains(TOKEN));
-    assert_eq!(on_disk, recorded.to_canonical_string(), "closed, the file is canonical");
+    assert_eq!(
+        on_disk,
+        recorded.to_canonical_string(),
+        "closed, the file is canonical"
+    );
     let written = format!("{} exchanges written", original.interactions.len());
     assert!(stderr.contains(&written), "{stderr}");
 }

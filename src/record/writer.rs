@@ -8,16 +8,17 @@
 //!
 //! The task that finished an exchange writes it itself, under a lock, in the order exchanges
 //! finish: a write into the page cache takes microseconds, less than handing the exchange to
-//! another thread and waking its task again (which cost a fifth of the recorder's time). `fsync`
-//! runs on a thread of its own within [`SYNC_EVERY`] of a write and on close, so no write waits
-//! for the disk (an `fsync` per exchange cost about 6 ms here and capped a recording at 5,000
-//! exchanges a second); a power cut can cost the last [`SYNC_EVERY`].
+//! another thread and being woken when it is done. `fsync` runs on a thread of its own within
+//! [`SYNC_EVERY`] of a write and on close, so no write waits for the disk (an `fsync` per
+//! exchange cost about 6 ms here and capped a recording at 5,000 exchanges a second); a power
+//! cut can cost the last [`SYNC_EVERY`].
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::cassette::{Cassette, Interaction};
@@ -27,12 +28,12 @@ const CLOSE: &str = "\n  ]\n}\n";
 const SYNC_EVERY: Duration = Duration::from_millis(100);
 
 pub struct Writer {
-    file: Arc<Mutex<Appending>>,
+    file: Mutex<Appending>,
     /// Set by a write, cleared by the sync thread before it syncs.
     dirty: Arc<AtomicBool>,
     /// Dropping it stops the sync thread.
     stop: Option<std::sync::mpsc::Sender<()>>,
-    syncer: Option<std::thread::JoinHandle<()>>,
+    syncer: Option<JoinHandle<()>>,
 }
 
 struct Appending {
@@ -60,17 +61,13 @@ impl Writer {
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
         sync_dir(path);
-        let file = Arc::new(Mutex::new(Appending {
-            file: OpenOptions::new().append(true).open(path)?,
-            first: cassette.interactions.is_empty(),
-            closed: false,
-        }));
+        let file = OpenOptions::new().append(true).open(path)?;
         let dirty = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let syncer = {
-            let (file, dirty) = (Arc::clone(&file), Arc::clone(&dirty));
+            let dirty = Arc::clone(&dirty);
             // Syncs a duplicate descriptor, so that writes do not wait on the lock meanwhile.
-            let handle = lock(&file).file.try_clone()?;
+            let handle = file.try_clone()?;
             std::thread::Builder::new()
                 .name("tailtape-fsync".into())
                 .spawn(move || {
@@ -86,7 +83,11 @@ impl Writer {
                 })?
         };
         Ok(Writer {
-            file,
+            file: Mutex::new(Appending {
+                file,
+                first: cassette.interactions.is_empty(),
+                closed: false,
+            }),
             dirty,
             stop: Some(stop),
             syncer: Some(syncer),
