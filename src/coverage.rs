@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::cassette;
 use crate::cli::{CoverageArgs, Format};
-use crate::routes::Lookup;
+use crate::routes::{Lookup, listed_id};
 use crate::schema::Contract;
 use crate::style;
 
@@ -114,15 +114,20 @@ impl Coverage {
     /// operation matches, and the percentage.
     pub fn to_human(&self) -> String {
         let mut out = String::new();
+        let ids: Vec<String> = self
+            .operations
+            .iter()
+            .map(|o| listed_id(&o.operation_id, o.openapi))
+            .collect();
         let width =
             |f: fn(&OperationCoverage) -> usize| self.operations.iter().map(f).max().unwrap_or(0);
         let (w_id, w_method, w_path) = (
-            width(|o| o.operation_id.len() + 2),
+            ids.iter().map(String::len).max().unwrap_or(0),
             width(|o| o.method.len()),
             width(|o| o.path.len()),
         );
         let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-        for op in &self.operations {
+        for (op, id) in self.operations.iter().zip(ids) {
             let mark = if op.covered {
                 style::good("yes")
             } else {
@@ -132,11 +137,6 @@ impl Coverage {
                 "-".to_string()
             } else {
                 join(&op.statuses_seen)
-            };
-            let id = if op.openapi {
-                op.operation_id.clone()
-            } else {
-                format!("{} *", op.operation_id)
             };
             let _ = writeln!(
                 out,

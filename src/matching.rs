@@ -75,8 +75,12 @@ impl Matcher {
         matcher
     }
 
-    /// The sequence of recorded requests identical to `request`, if any.
+    /// The sequence of recorded requests identical to `request`, if any. With nothing recorded (a
+    /// new recording) the request is not even looked up.
     pub fn find(&self, table: &OperationTable, request: &Request) -> Option<usize> {
+        if self.sequences.is_empty() {
+            return None;
+        }
         self.find_for(operation_of(table, request), request)
     }
 

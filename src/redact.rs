@@ -106,27 +106,36 @@ impl Redactor {
             .clone()
     }
 
-    /// The patterns that can match `text`: the token pattern (first) only where `tskey-` is, so
-    /// that most strings skip the regex.
-    fn patterns_for(&self, text: &str) -> &[Regex] {
+    /// Where the patterns that can match `text` start: the token pattern (first) only where
+    /// `tskey-` is, so that most strings skip the regex.
+    fn first_pattern(&self, text: &str) -> usize {
         static TOKEN_START: LazyLock<memchr::memmem::Finder<'static>> =
             LazyLock::new(|| memchr::memmem::Finder::new("tskey-"));
-        let first = match TOKEN_START.find(text.as_bytes()) {
+        match TOKEN_START.find(text.as_bytes()) {
             Some(_) => 0,
             None => 1,
-        };
-        &self.patterns[first..]
+        }
     }
 
     fn shaped_like_secret(&self, text: &str) -> bool {
-        self.patterns_for(text).iter().any(|p| p.is_match(text))
+        self.patterns[self.first_pattern(text)..]
+            .iter()
+            .any(|p| p.is_match(text))
+    }
+
+    /// The secrets already redacted that are long enough to look for elsewhere, with their
+    /// placeholders.
+    fn known_secrets(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.placeholders
+            .iter()
+            .filter(|(secret, _)| secret.len() >= MIN_SECRET)
+            .map(|(secret, placeholder)| (secret.as_str(), placeholder.as_str()))
     }
 
     /// Replaces every pattern match and every secret already known in `text`, in place; a text
     /// with nothing to replace is left untouched (no copy).
     fn scrub(&mut self, text: &mut String) {
-        let first = self.patterns.len() - self.patterns_for(text).len();
-        for i in first..self.patterns.len() {
+        for i in self.first_pattern(text)..self.patterns.len() {
             let found: Vec<String> = self.patterns[i]
                 .find_iter(text)
                 .map(|m| m.as_str().to_string())
@@ -136,14 +145,10 @@ impl Redactor {
                 *text = text.replace(&secret, &placeholder);
             }
         }
-        let known: Vec<(String, String)> = self
-            .placeholders
-            .iter()
-            .filter(|(secret, _)| secret.len() >= MIN_SECRET && text.contains(secret.as_str()))
-            .map(|(s, p)| (s.clone(), p.clone()))
-            .collect();
-        for (secret, placeholder) in known {
-            *text = text.replace(&secret, &placeholder);
+        for (secret, placeholder) in self.known_secrets() {
+            if text.contains(secret) {
+                *text = text.replace(secret, placeholder);
+            }
         }
     }
 
@@ -292,11 +297,7 @@ impl Redactor {
                 "a credential"
             } else if self.shaped_like_secret(s) {
                 "a string shaped like a secret"
-            } else if self
-                .placeholders
-                .keys()
-                .any(|secret| secret.len() >= MIN_SECRET && s.contains(secret.as_str()))
-            {
+            } else if self.known_secrets().any(|(secret, _)| s.contains(secret)) {
                 "a value redacted elsewhere"
             } else {
                 return;
@@ -316,8 +317,8 @@ impl Redactor {
         for pattern in &self.patterns {
             out = pattern.replace_all(&out, "<secret>").into_owned();
         }
-        for secret in self.placeholders.keys().filter(|s| s.len() >= MIN_SECRET) {
-            out = out.replace(secret.as_str(), "<secret>");
+        for (secret, _) in self.known_secrets() {
+            out = out.replace(secret, "<secret>");
         }
         out
     }

@@ -243,9 +243,8 @@ impl OperationTable {
             .iter()
             .map(|op| {
                 let statuses: Vec<String> = self.statuses(op).iter().map(u16::to_string).collect();
-                let marked = if op.openapi { "" } else { " *" };
                 [
-                    format!("{}{marked}", op.id),
+                    listed_id(&op.id, op.openapi),
                     op.method.clone(),
                     op.path.clone(),
                     statuses.join(","),
@@ -281,6 +280,16 @@ impl OperationTable {
             more => out.push_str(&format!(", and {more} more that clients use (*)\n")),
         }
         out
+    }
+}
+
+/// An operation's id as `schemas list` and `coverage` show it: marked `*` when it is not an
+/// operation of Tailscale's OpenAPI file.
+pub fn listed_id(id: &str, openapi: bool) -> String {
+    if openapi {
+        id.to_string()
+    } else {
+        format!("{id} *")
     }
 }
 

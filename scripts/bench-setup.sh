@@ -1,0 +1,13 @@
+# Sourced by the bench scripts: builds what they run, makes a scratch folder ($dir) that goes
+# away on exit with every server started into $pids, and writes the body the servers answer
+# with ($dir/body.json: the bundled device list, ~2 KB, as the API sends it, compact).
+cargo build --quiet --release --bin tailtape --example bare_hyper
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+python3 -c '
+import json, sys
+listing = json.load(open("cassettes/devices.json"))["interactions"][1]["response"]["json"]
+open(sys.argv[1], "w").write(json.dumps(listing, separators=(",", ":")))
+' "$dir/body.json"
