@@ -66,6 +66,21 @@ pub struct Redactor {
     placeholders: HashMap<String, String>,
     /// Placeholder numbers already used by the cassette being extended.
     offset: usize,
+    /// The secrets long enough to look for elsewhere, each with its placeholder and a searcher
+    /// built once (every string of every exchange is searched for them).
+    known: Vec<Known>,
+}
+
+struct Known {
+    secret: String,
+    placeholder: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl Known {
+    fn is_in(&self, text: &str) -> bool {
+        self.finder.find(text.as_bytes()).is_some()
+    }
 }
 
 impl Redactor {
@@ -79,6 +94,7 @@ impl Redactor {
             fields: fields.to_vec(),
             placeholders: HashMap::new(),
             offset: 0,
+            known: Vec::new(),
         })
     }
 
@@ -99,11 +115,20 @@ impl Redactor {
         if is_placeholder(secret) {
             return secret.to_string();
         }
-        let next = self.offset + self.placeholders.len() + 1;
+        if let Some(placeholder) = self.placeholders.get(secret) {
+            return placeholder.clone();
+        }
+        let placeholder = format!("<redacted-{}>", self.offset + self.placeholders.len() + 1);
         self.placeholders
-            .entry(secret.to_string())
-            .or_insert_with(|| format!("<redacted-{next}>"))
-            .clone()
+            .insert(secret.to_string(), placeholder.clone());
+        if secret.len() >= MIN_SECRET {
+            self.known.push(Known {
+                secret: secret.to_string(),
+                placeholder: placeholder.clone(),
+                finder: memchr::memmem::Finder::new(secret).into_owned(),
+            });
+        }
+        placeholder
     }
 
     /// Where the patterns that can match `text` start: the token pattern (first) only where
@@ -123,15 +148,6 @@ impl Redactor {
             .any(|p| p.is_match(text))
     }
 
-    /// The secrets already redacted that are long enough to look for elsewhere, with their
-    /// placeholders.
-    fn known_secrets(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.placeholders
-            .iter()
-            .filter(|(secret, _)| secret.len() >= MIN_SECRET)
-            .map(|(secret, placeholder)| (secret.as_str(), placeholder.as_str()))
-    }
-
     /// Replaces every pattern match and every secret already known in `text`, in place; a text
     /// with nothing to replace is left untouched (no copy).
     fn scrub(&mut self, text: &mut String) {
@@ -145,9 +161,9 @@ impl Redactor {
                 *text = text.replace(&secret, &placeholder);
             }
         }
-        for (secret, placeholder) in self.known_secrets() {
-            if text.contains(secret) {
-                *text = text.replace(secret, placeholder);
+        for known in &self.known {
+            if known.is_in(text) {
+                *text = text.replace(&known.secret, &known.placeholder);
             }
         }
     }
@@ -297,7 +313,7 @@ impl Redactor {
                 "a credential"
             } else if self.shaped_like_secret(s) {
                 "a string shaped like a secret"
-            } else if self.known_secrets().any(|(secret, _)| s.contains(secret)) {
+            } else if self.known.iter().any(|known| known.is_in(s)) {
                 "a value redacted elsewhere"
             } else {
                 return;
@@ -317,8 +333,8 @@ impl Redactor {
         for pattern in &self.patterns {
             out = pattern.replace_all(&out, "<secret>").into_owned();
         }
-        for (secret, _) in self.known_secrets() {
-            out = out.replace(secret, "<secret>");
+        for known in &self.known {
+            out = out.replace(&known.secret, "<secret>");
         }
         out
     }

@@ -99,7 +99,7 @@ impl Writer {
     pub fn append(&self, interaction: &Interaction) -> std::io::Result<()> {
         // Serialized outside the lock, with room for the separator in front.
         let mut text = b",\n".to_vec();
-        write_indented(&mut text, interaction);
+        interaction.write_canonical(&mut text);
         let mut appending = lock(&self.file);
         if appending.closed {
             return Err(std::io::Error::other("cassette closed"));
@@ -136,22 +136,6 @@ impl Drop for Writer {
 /// The file, whatever a panicking writer left: every write is whole or an error.
 fn lock(file: &Mutex<Appending>) -> MutexGuard<'_, Appending> {
     file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Appends the interaction as it sits inside the canonical cassette: pretty, every line indented
-/// four spaces. Newlines inside JSON strings are escaped, so every newline is the formatter's.
-fn write_indented(out: &mut Vec<u8>, interaction: &Interaction) {
-    let pretty = serde_json::to_vec_pretty(interaction).expect("an interaction always serializes");
-    out.reserve(pretty.len() + pretty.len() / 8);
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', &pretty).chain([pretty.len()]) {
-        out.extend_from_slice(b"    ");
-        out.extend_from_slice(&pretty[start..end]);
-        if end < pretty.len() {
-            out.push(b'\n');
-        }
-        start = end + 1;
-    }
 }
 
 fn temp_path(path: &Path) -> PathBuf {
