@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use memchr::memmem::Finder;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use regex::Regex;
 use serde_json::Value;
@@ -45,6 +46,8 @@ const AUTH_HEADERS: &[&str] = &["authorization", "proxy-authorization"];
 const DROPPED_HEADERS: &[&str] = &["cookie", "set-cookie"];
 /// Tailscale API keys, auth keys, OAuth client secrets, access tokens, webhook secrets.
 const TOKEN: &str = r"tskey-[A-Za-z0-9][A-Za-z0-9_-]*";
+/// Where a token can start; the token pattern runs only where this is found.
+static TOKEN_START: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("tskey-"));
 /// Secrets shorter than this are not searched for elsewhere (too many false alarms).
 const MIN_SECRET: usize = 8;
 
@@ -74,12 +77,36 @@ pub struct Redactor {
 struct Known {
     secret: String,
     placeholder: String,
-    finder: memchr::memmem::Finder<'static>,
+    /// Finds the secret in a string.
+    finder: Finder<'static>,
+    /// Finds it in JSON text, where it appears escaped.
+    escaped: Finder<'static>,
 }
 
 impl Known {
+    fn new(secret: &str, placeholder: String) -> Known {
+        let escaped = serde_json::to_string(secret).expect("a string serializes");
+        Known {
+            secret: secret.to_string(),
+            placeholder,
+            finder: Finder::new(secret).into_owned(),
+            escaped: Finder::new(&escaped[1..escaped.len() - 1]).into_owned(),
+        }
+    }
+
     fn is_in(&self, text: &str) -> bool {
         self.finder.find(text.as_bytes()).is_some()
+    }
+}
+
+/// An interaction's canonical text (as it sits inside `interactions`) that passed the final
+/// scan: what the recorder's writer takes, and the only thing it takes.
+#[derive(Debug)]
+pub struct Scanned(Vec<u8>);
+
+impl Scanned {
+    pub fn text(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -122,11 +149,7 @@ impl Redactor {
         self.placeholders
             .insert(secret.to_string(), placeholder.clone());
         if secret.len() >= MIN_SECRET {
-            self.known.push(Known {
-                secret: secret.to_string(),
-                placeholder: placeholder.clone(),
-                finder: memchr::memmem::Finder::new(secret).into_owned(),
-            });
+            self.known.push(Known::new(secret, placeholder.clone()));
         }
         placeholder
     }
@@ -134,8 +157,6 @@ impl Redactor {
     /// Where the patterns that can match `text` start: the token pattern (first) only where
     /// `tskey-` is, so that most strings skip the regex.
     fn first_pattern(&self, text: &str) -> usize {
-        static TOKEN_START: LazyLock<memchr::memmem::Finder<'static>> =
-            LazyLock::new(|| memchr::memmem::Finder::new("tskey-"));
         match TOKEN_START.find(text.as_bytes()) {
             Some(_) => 0,
             None => 1,
@@ -300,8 +321,43 @@ impl Redactor {
         visit_strings_mut(interaction, &mut |s| self.scrub(s));
     }
 
-    /// The final scan: no string shaped like a secret and no value redacted elsewhere.
-    pub fn check(&self, interaction: &Interaction) -> Result<(), Leak> {
+    /// The final scan, over the text to be written: no string shaped like a secret, no value
+    /// redacted elsewhere, no credential in an authorization header.
+    ///
+    /// JSON text escapes each character on its own, so the text shows every `tskey-` and every
+    /// known secret (escaped) that any string holds; most exchanges show none and are done with
+    /// one pass over their text. The strings themselves are walked, which also names the place,
+    /// when the text shows one of them, and for what the text cannot show: the user's patterns
+    /// (defined on strings) and binary bodies (written as base64).
+    pub fn check(&self, interaction: &Interaction) -> Result<Scanned, Leak> {
+        let mut text = Vec::with_capacity(4096);
+        interaction.write_canonical(&mut text);
+        let (request, response) = (&interaction.request, &interaction.response);
+        let sides = [
+            (&request.headers, &request.body),
+            (&response.headers, &response.body),
+        ];
+        let walk = self.patterns.len() > 1
+            || TOKEN_START.find(&text).is_some()
+            || self
+                .known
+                .iter()
+                .any(|known| known.escaped.find(&text).is_some())
+            || sides.iter().any(|(headers, body)| {
+                matches!(body, Body::Binary(_))
+                    || AUTH_HEADERS.iter().any(|name| {
+                        headers
+                            .get(*name)
+                            .is_some_and(|value| !value.ends_with("<redacted>"))
+                    })
+            });
+        if walk {
+            self.check_strings(interaction)?;
+        }
+        Ok(Scanned(text))
+    }
+
+    fn check_strings(&self, interaction: &Interaction) -> Result<(), Leak> {
         let mut leak = None;
         visit_strings(interaction, &mut |place, s| {
             if leak.is_some() {

@@ -315,6 +315,40 @@ fn final_scan_refuses_a_leak_and_names_the_place_not_the_secret() {
     );
 }
 
+/// The final scan reads the text to be written, where a secret with quotes in it appears
+/// escaped.
+#[test]
+fn final_scan_finds_a_known_secret_escaped_in_the_text() {
+    let mut redactor = Redactor::new(&[], &[]).unwrap();
+    let stream = "/api/v2/tailnet/-/logging/network/stream";
+    let mut learned = exchange(
+        "PUT",
+        stream,
+        None,
+        headers(&[]),
+        Body::Json(json!({"gcsCredentials": GCS_CREDENTIALS})),
+        200,
+        Body::Empty,
+    );
+    redactor.redact(&mut learned);
+    let leaky = exchange(
+        "GET",
+        stream,
+        None,
+        headers(&[]),
+        Body::Empty,
+        200,
+        Body::Json(json!({"note": format!("was {GCS_CREDENTIALS}")})),
+    );
+
+    let leak = redactor.check(&leaky).unwrap_err();
+
+    assert_eq!(
+        leak.to_string(),
+        "response body /note still holds a value redacted elsewhere"
+    );
+}
+
 /// Recording through an upstream that already serves redacted values (a replay of a recorded
 /// cassette) must keep them as they are, not take them for secrets.
 #[test]

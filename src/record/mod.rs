@@ -31,7 +31,7 @@ use crate::body::Body;
 use crate::cassette::{Headers, Interaction, Response};
 use crate::finding::{Finding, Level};
 use crate::http::{Answer, Handler, read_raw, to_headers, to_request};
-use crate::redact::Redactor;
+use crate::redact::{Redactor, Scanned};
 use crate::replay::Replay;
 
 /// Where `tailtape record` listens unless told otherwise.
@@ -169,11 +169,11 @@ impl Recorder {
         interaction.request.headers.retain(|name, _| {
             !upstream::HOP_BY_HOP.contains(&name.as_str()) && name != "content-length"
         });
-        if self.redact(&mut interaction).is_err() {
+        let Ok(scanned) = self.redact(&mut interaction) else {
             // The upstream has acted on the request: its answer stands, only the record is refused.
             return answer;
-        }
-        match writer.append(&interaction) {
+        };
+        match writer.append(&scanned) {
             Ok(()) => {
                 let drift = self
                     .recorded
@@ -202,19 +202,17 @@ impl Recorder {
     }
 
     /// Redacts and scans; a refusal is journaled and logged with its place, never the secret.
-    fn redact(&self, interaction: &mut Interaction) -> Result<(), ()> {
+    fn redact(&self, interaction: &mut Interaction) -> Result<Scanned, ()> {
         let mut journal = self.lock();
         let Some(redactor) = journal.redactor.as_mut() else {
             return Err(());
         };
         redactor.redact(interaction);
-        if let Err(leak) = redactor.check(interaction) {
+        redactor.check(interaction).map_err(|leak| {
             let place = format!("{}: {leak}", interaction.request);
             eprintln!("tailtape record: refused to write {place}");
             journal.refused.push(place);
-            return Err(());
-        }
-        Ok(())
+        })
     }
 }
 

@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::cassette::{Cassette, Interaction};
+use crate::cassette::Cassette;
+use crate::redact::Scanned;
 
 const CLOSE: &str = "\n  ]\n}\n";
 /// The longest a written exchange waits for `fsync`.
@@ -94,18 +95,17 @@ impl Writer {
         })
     }
 
-    /// Writes `interaction` at the end of the cassette; once this returns, a killed recorder
-    /// keeps it (see the module docs on `fsync`).
-    pub fn append(&self, interaction: &Interaction) -> std::io::Result<()> {
-        // Serialized outside the lock, with room for the separator in front.
-        let mut text = b",\n".to_vec();
-        interaction.write_canonical(&mut text);
+    /// Writes an interaction at the end of the cassette, with one `write`; once this returns, a
+    /// killed recorder keeps it (see the module docs on `fsync`).
+    pub fn append(&self, interaction: &Scanned) -> std::io::Result<()> {
         let mut appending = lock(&self.file);
         if appending.closed {
             return Err(std::io::Error::other("cassette closed"));
         }
-        let separator = if appending.first { 1 } else { 0 };
-        appending.file.write_all(&text[separator..])?;
+        let separator: &[u8] = if appending.first { b"\n" } else { b",\n" };
+        appending
+            .file
+            .write_all(&[separator, interaction.text()].concat())?;
         appending.first = false;
         self.dirty.store(true, Ordering::Release);
         Ok(())
