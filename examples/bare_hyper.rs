@@ -41,7 +41,9 @@ async fn main() -> std::io::Result<()> {
                 );
                 async move {
                     if let Some(delay) = delay {
-                        tokio::time::sleep(delay).await;
+                        // tokio's timer has millisecond ticks; a thread sleeps to the microsecond.
+                        let _ =
+                            tokio::task::spawn_blocking(move || std::thread::sleep(delay)).await;
                     }
                     Ok::<_, Infallible>(response)
                 }

@@ -1,7 +1,7 @@
 # Sourced by the bench scripts: builds what they run, makes a scratch folder ($dir) that goes
 # away on exit with every server started into $pids, and writes the body the servers answer
 # with ($dir/body.json: the bundled device list, ~2 KB, as the API sends it, compact).
-cargo build --quiet --release --bin tailtape --example bare_hyper
+cargo build --quiet --release --bin tailtape --example bare_hyper --example bare_proxy
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
