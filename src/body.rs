@@ -25,12 +25,13 @@ impl Body {
         if bytes.is_empty() {
             return Body::Empty;
         }
-        if let Ok(value) = serde_json::from_slice(bytes) {
-            return Body::Json(value);
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Body::Text(text.to_string()),
-            Err(_) => Body::Binary(bytes.to_vec()),
+        // Checked as UTF-8 in one pass, so the JSON parser need not check each string again.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Body::Binary(bytes.to_vec());
+        };
+        match serde_json::from_str(text) {
+            Ok(value) => Body::Json(value),
+            Err(_) => Body::Text(text.to_string()),
         }
     }
 }
