@@ -7,9 +7,10 @@
 //! `--redact REGEX` and `--redact-field JSON-POINTER`. A secret becomes `<redacted-N>`, the same
 //! N wherever the same value appears in the cassette.
 //!
-//! [`Redactor::check`] is the final scan before writing: it refuses an exchange that still holds
-//! a string shaped like a secret, or a value that was redacted elsewhere. Its error names the
-//! place and never the secret.
+//! [`Redactor::check`] is the final scan, over the very text to be written: it refuses an
+//! exchange that still holds a string shaped like a secret, or a value that was redacted
+//! elsewhere, and otherwise hands the text over as [`Scanned`], the only thing the recorder's
+//! writer takes. Its error names the place and never the secret.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
