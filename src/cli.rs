@@ -97,6 +97,14 @@ pub struct RecordArgs {
     /// Also trust this CA (PEM) for an HTTPS upstream.
     #[arg(long, value_name = "PEM")]
     pub upstream_ca: Option<PathBuf>,
+    /// How long to wait for each upstream answer before giving the client 504.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::record::DEFAULT_UPSTREAM_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub upstream_timeout: u64,
     /// Also redact every match of this regular expression (repeatable).
     #[arg(long, value_name = "REGEX")]
     pub redact: Vec<String>,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -333,6 +333,64 @@ fn refused_upstream_gives_502_and_records_nothing() {
     );
     assert_eq!(code, Some(0));
     assert!(cassette::load(&path).unwrap().interactions.is_empty());
+}
+
+/// An upstream that never answers its first connection and answers the second at once.
+fn silent_then_answering_upstream() -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (_silent, _) = listener.accept().unwrap();
+        let (mut answering, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") && answering.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        let body = r#"{"magicDNS":true}"#;
+        write!(
+            answering,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    (addr, thread)
+}
+
+#[test]
+fn an_upstream_too_slow_gives_504_and_the_recorder_keeps_serving() {
+    let (upstream, answered) = silent_then_answering_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.json");
+    let url = format!("http://{upstream}");
+    let (recorder, addr) = start_recorder(&path, &url, &["--upstream-timeout", "1"]);
+
+    let slow = send_raw(addr, &request("GET", "/api/v2/slow", &[bearer()], b"")).unwrap();
+    let fast = send_raw(
+        addr,
+        &request("GET", "/api/v2/tailnet/-/dns/preferences", &[bearer()], b""),
+    )
+    .unwrap();
+    answered.join().unwrap();
+    let (code, stderr) = stop(recorder, "TERM");
+
+    assert_eq!(slow.status, 504);
+    assert_eq!(
+        slow.json()["message"],
+        format!("tailtape record: {url} /api/v2/slow: no answer from the upstream within 1 s")
+    );
+    assert_eq!(fast.status, 200);
+    assert_eq!(fast.json(), json!({"magicDNS": true}));
+    assert_eq!(code, Some(0));
+    let recorded = cassette::load(&path).unwrap().interactions;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        recorded[0].request.path,
+        "/api/v2/tailnet/-/dns/preferences"
+    );
+    assert!(stderr.contains("/api/v2/slow: no answer"), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
 }
 
 #[test]

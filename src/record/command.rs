@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -17,7 +18,11 @@ use crate::replay::{Options, Replay};
 use crate::schema::Contract;
 
 pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
-    let upstream = Upstream::new(&args.upstream, args.upstream_ca.as_deref())?;
+    let upstream = Upstream::new(
+        &args.upstream,
+        args.upstream_ca.as_deref(),
+        Duration::from_secs(args.upstream_timeout),
+    )?;
     let mut redactor =
         Redactor::new(&args.redact, &args.redact_field).context("bad --redact pattern")?;
     let path = &args.cassette;

@@ -38,6 +38,9 @@ use crate::replay::Replay;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8384";
 /// Where `tailtape record` forwards unless told otherwise.
 pub const DEFAULT_UPSTREAM: &str = "https://api.tailscale.com";
+/// How many seconds an upstream answer may take before the client gets 504, unless told
+/// otherwise.
+pub const DEFAULT_UPSTREAM_TIMEOUT: u64 = 60;
 
 /// Response headers not stored: the connection's own, and the wire encoding (bodies are stored
 /// decoded, so their length and encoding no longer apply).
@@ -129,7 +132,7 @@ impl Recorder {
         let reply = match self.upstream.send(&parts, bytes).await {
             Ok(reply) => reply,
             Err(err) => {
-                let status = if matches!(err, UpstreamError::Timeout) {
+                let status = if matches!(err, UpstreamError::Timeout(_)) {
                     504
                 } else {
                     502

@@ -17,9 +17,6 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-/// How long an upstream answer may take before the client gets 504.
-pub const TIMEOUT: Duration = Duration::from_secs(60);
-
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and Host, which
 /// the client sets for the upstream.
 pub const HOP_BY_HOP: &[&str] = &[
@@ -41,8 +38,8 @@ pub enum UpstreamError {
     BadUrl(String),
     #[error("cannot read the CA file {file}: {message}")]
     Ca { file: String, message: String },
-    #[error("no answer from the upstream within {} s", TIMEOUT.as_secs())]
-    Timeout,
+    #[error("no answer from the upstream within {} s", .0.as_secs_f64())]
+    Timeout(Duration),
     #[error("the upstream failed: {0}")]
     Failed(String),
 }
@@ -56,12 +53,14 @@ pub struct Reply {
 
 pub struct Upstream {
     base: String,
+    timeout: Duration,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Upstream {
-    /// A client for `url` (`https://api.tailscale.com`), trusting `ca` besides the web roots.
-    pub fn new(url: &str, ca: Option<&Path>) -> Result<Upstream, UpstreamError> {
+    /// A client for `url` (`https://api.tailscale.com`), trusting `ca` besides the web roots,
+    /// that waits `timeout` for each answer.
+    pub fn new(url: &str, ca: Option<&Path>, timeout: Duration) -> Result<Upstream, UpstreamError> {
         let base = url.trim_end_matches('/').to_string();
         let uri: Uri = base
             .parse()
@@ -106,7 +105,11 @@ impl Upstream {
             .enable_http2()
             .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Upstream { base, client })
+        Ok(Upstream {
+            base,
+            timeout,
+            client,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -148,9 +151,9 @@ impl Upstream {
                 body,
             })
         };
-        tokio::time::timeout(TIMEOUT, exchange)
+        tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| UpstreamError::Timeout)?
+            .map_err(|_| UpstreamError::Timeout(self.timeout))?
     }
 }
 
