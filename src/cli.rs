@@ -102,7 +102,7 @@ pub struct RecordArgs {
         long,
         value_name = "SECONDS",
         default_value_t = crate::record::DEFAULT_UPSTREAM_TIMEOUT,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub upstream_timeout: u64,
     /// Also redact every match of this regular expression (repeatable).
