@@ -37,7 +37,7 @@ async fn main() -> std::io::Result<()> {
                     let (mut parts, body) = request.into_parts();
                     let body = body.collect().await.map_err(io)?.to_bytes();
                     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                    parts.uri = format!("{upstream}{path}").parse().expect("a valid URL");
+                    parts.uri = format!("{upstream}{path}").parse().map_err(io)?;
                     parts.headers.remove(hyper::header::HOST);
                     let answer = client
                         .request(hyper::Request::from_parts(parts, Full::new(body)))
