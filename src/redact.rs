@@ -333,29 +333,32 @@ impl Redactor {
     pub fn check(&self, interaction: &Interaction) -> Result<Scanned, Leak> {
         let mut text = Vec::with_capacity(4096);
         interaction.write_canonical(&mut text);
-        let (request, response) = (&interaction.request, &interaction.response);
-        let sides = [
-            (&request.headers, &request.body),
-            (&response.headers, &response.body),
-        ];
-        let walk = self.patterns.len() > 1
-            || TOKEN_START.find(&text).is_some()
-            || self
-                .known
-                .iter()
-                .any(|known| known.escaped.find(&text).is_some())
-            || sides.iter().any(|(headers, body)| {
-                matches!(body, Body::Binary(_))
-                    || AUTH_HEADERS.iter().any(|name| {
-                        headers
-                            .get(*name)
-                            .is_some_and(|value| !value.ends_with("<redacted>"))
-                    })
-            });
-        if walk {
+        if self.must_walk(interaction, &text) {
             self.check_strings(interaction)?;
         }
         Ok(Scanned(text))
+    }
+
+    /// Whether the strings must be walked: the text shows a token or a known secret, an
+    /// authorization header kept its credential, or the exchange holds what the text cannot
+    /// show.
+    fn must_walk(&self, interaction: &Interaction, text: &[u8]) -> bool {
+        let (request, response) = (&interaction.request, &interaction.response);
+        let credential = [&request.headers, &response.headers]
+            .into_iter()
+            .flatten()
+            .any(|(name, value)| holds_credential(name, value));
+        let binary = [&request.body, &response.body]
+            .into_iter()
+            .any(|body| matches!(body, Body::Binary(_)));
+        self.patterns.len() > 1
+            || binary
+            || credential
+            || TOKEN_START.find(text).is_some()
+            || self
+                .known
+                .iter()
+                .any(|known| known.escaped.find(text).is_some())
     }
 
     fn check_strings(&self, interaction: &Interaction) -> Result<(), Leak> {
@@ -364,9 +367,7 @@ impl Redactor {
             if leak.is_some() {
                 return;
             }
-            let what = if matches!(place.part, Part::Header(name) if AUTH_HEADERS.contains(&name))
-                && !s.ends_with("<redacted>")
-            {
+            let what = if matches!(place.part, Part::Header(name) if holds_credential(name, s)) {
                 "a credential"
             } else if self.shaped_like_secret(s) {
                 "a string shaped like a secret"
@@ -395,6 +396,12 @@ impl Redactor {
         }
         out
     }
+}
+
+/// Whether a header still carries a credential: an authorization header whose value was not
+/// replaced.
+fn holds_credential(name: &str, value: &str) -> bool {
+    AUTH_HEADERS.contains(&name) && !value.ends_with("<redacted>")
 }
 
 /// `<redacted>` or `<redacted-N>`.
