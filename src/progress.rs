@@ -50,7 +50,7 @@ impl<W: Write> Progress<W> {
     /// One more interaction checked.
     pub fn tick(&mut self) {
         self.interactions += 1;
-        if self.interactions % EVERY == 0 {
+        if self.interactions.is_multiple_of(EVERY) {
             self.draw();
         }
     }
