@@ -94,6 +94,10 @@ pub struct RecordArgs {
     /// once: record only if the cassette does not exist, else only replay it.
     #[arg(long, value_enum, default_value_t = RecordMode::All)]
     pub mode: RecordMode,
+    /// With --mode all, replace an existing cassette (it stays until the first exchange is
+    /// written).
+    #[arg(long)]
+    pub force: bool,
     /// Also trust this CA (PEM) for an HTTPS upstream.
     #[arg(long, value_name = "PEM")]
     pub upstream_ca: Option<PathBuf>,

@@ -50,10 +50,16 @@ impl Answer {
 /// What a server does with each request.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: hyper::Request<Incoming>) -> impl Future<Output = Answer> + Send;
+
+    /// Completes once work the handler carries on beyond its requests is done (the recorder
+    /// finishing exchanges whose clients left); awaited on shutdown, after in-flight requests.
+    fn drained(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Serves `handler` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish (up to a few seconds).
+/// finish (up to a few seconds) and waits for the handler to be [drained](Handler::drained).
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
@@ -90,6 +96,7 @@ pub async fn serve<H: Handler>(
         }
     }
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+    handler.drained().await;
 }
 
 fn to_response(answer: Answer) -> hyper::Response<Full<Bytes>> {

@@ -1,12 +1,15 @@
 //! Cassette format version 1 (DESIGN.md): one JSON file of recorded exchanges. This module
 //! holds the types and finds cassettes (files, directories, the bundled set); `read` checks and
 //! parses them (errors carry file, line and column) and `write` prints the canonical form
-//! (pretty, stable key order, so load-then-save of a canonical file is byte-identical).
+//! (pretty, stable key order, so load-then-save of a canonical file is byte-identical);
+//! `claim` guards the writing of a cassette file (regular files only, one writer at a time).
 
+mod claim;
 mod read;
 mod write;
 
-pub use read::stream;
+pub use claim::{Claim, ClaimError, Holds};
+pub use read::{Ending, stream, stream_to_end};
 
 use std::collections::BTreeMap;
 use std::fmt;

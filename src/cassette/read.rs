@@ -22,43 +22,103 @@ use crate::locate::line_column;
 /// Parses and checks a cassette, handing each interaction to `each` as soon as it has been read
 /// and checked, in order. A large cassette is never held whole in memory: each interaction is
 /// parsed, checked and used while it is still in the cache. Returns the cassette without its
-/// interactions. On an error, `each` has seen the interactions before it.
+/// interactions. On an error, `each` has seen the interactions before it. A cassette cut short
+/// inside its interactions is read up to its last complete one, with a warning on stderr.
 pub fn stream(
     file: &str,
     text: &str,
-    mut each: impl FnMut(usize, Interaction),
+    each: impl FnMut(usize, Interaction),
 ) -> Result<Cassette, LoadError> {
+    let (cassette, ending) = stream_to_end(file, text, each)?;
+    if let Some(cut) = ending.describe(file) {
+        eprintln!("tailtape: warning: {file}: {cut}");
+    }
+    Ok(cassette)
+}
+
+/// How a cassette's text ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The whole document.
+    Closed,
+    /// Cut short inside its interactions (a recorder killed, a file cut in half).
+    Cut {
+        /// How many whole interactions precede the cut.
+        complete: usize,
+        /// The text closed after them, as the recorder would have closed it.
+        closed: String,
+        /// Where a partial interaction after them starts, if there is one.
+        partial_line: Option<usize>,
+    },
+}
+
+impl Ending {
+    /// What a person should know about a cut-short cassette `file`; `None` when it is whole.
+    pub fn describe(&self, file: &str) -> Option<String> {
+        let Ending::Cut {
+            complete,
+            partial_line,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let partial = match partial_line {
+            Some(line) => format!(", and a partial one from line {line} on left out"),
+            None => String::new(),
+        };
+        Some(format!(
+            "cut short inside its interactions (a recorder killed mid-write?): read its {complete} \
+             complete interactions{partial}; `tailtape close {file}` closes it after them"
+        ))
+    }
+}
+
+/// [`stream`], saying how the text ended instead of printing a warning.
+pub fn stream_to_end(
+    file: &str,
+    text: &str,
+    mut each: impl FnMut(usize, Interaction),
+) -> Result<(Cassette, Ending), LoadError> {
     let mut handed = 0;
     let first = stream_from(file, text, 0, |index, interaction| {
         handed += 1;
         each(index, interaction)
     });
     match first {
-        Err(Truncated(closed)) => {
-            let read = stream_from(file, &closed, handed, each).map_err(|stop| match stop {
-                Failed(err) => err,
-                Truncated(_) => not_closable(file),
-            })?;
-            eprintln!(
-                "tailtape: {file}: the file ends inside its interactions (a recording cut short?); \
-                 read the {} complete ones",
-                read.1
-            );
-            Ok(read.0)
-        }
-        Ok((cassette, _)) => Ok(cassette),
+        Ok((cassette, _)) => Ok((cassette, Ending::Closed)),
         Err(Failed(err)) => Err(err),
+        Err(Truncated(cut)) => {
+            let (cassette, complete) =
+                stream_from(file, &cut.closed, handed, each).map_err(|stop| match stop {
+                    Failed(err) => err,
+                    Truncated(_) => not_closable(file),
+                })?;
+            let ending = Ending::Cut {
+                complete,
+                closed: cut.closed,
+                partial_line: cut.partial_line,
+            };
+            Ok((cassette, ending))
+        }
     }
 }
 
 /// Why [`stream_from`] stopped.
 enum Stop {
-    /// The text ends inside the interactions array: here it is with the array closed after its
-    /// last complete interaction (the recorder's append-only layout, see `record/writer.rs`).
-    Truncated(String),
+    /// The text ends inside the interactions array (the recorder's append-only layout, see
+    /// `record/writer.rs`, or a cut file).
+    Truncated(Closable),
     Failed(LoadError),
 }
 use Stop::{Failed, Truncated};
+
+/// A text cut inside its interactions array: closed after its last complete interaction.
+struct Closable {
+    closed: String,
+    /// The line where a partial interaction after the last complete one starts.
+    partial_line: Option<usize>,
+}
 
 impl From<LoadError> for Stop {
     fn from(err: LoadError) -> Stop {
@@ -77,7 +137,7 @@ fn not_closable(file: &str) -> LoadError {
 
 /// The text closed after its last complete interaction, if it is a cassette in the
 /// recorder's layout whose `interactions` array was left open.
-fn close_open_array(text: &str) -> Option<String> {
+fn close_open_array(text: &str) -> Option<Closable> {
     let array = text.find("\"interactions\": [")? + "\"interactions\": [".len();
     // Only the recorder's layout: the array's elements start on lines of their own.
     if !(text.len() == array || text[array..].starts_with('\n')) {
@@ -86,7 +146,18 @@ fn close_open_array(text: &str) -> Option<String> {
     let cut = text[array..]
         .rfind("\n    }")
         .map_or(array, |end| array + end + "\n    }".len());
-    Some(format!("{}\n  ]\n}}\n", &text[..cut]))
+    let rest = &text[cut..];
+    let partial = rest.len()
+        - rest
+            .trim_start_matches(|c: char| c == ',' || c.is_whitespace())
+            .len();
+    let partial_line = rest[partial..]
+        .starts_with('{')
+        .then(|| text[..cut + partial].matches('\n').count() + 1);
+    Some(Closable {
+        closed: format!("{}\n  ]\n}}\n", &text[..cut]),
+        partial_line,
+    })
 }
 
 /// Streams `text`, handing interactions from number `skip` on to `each` (the ones before were
@@ -124,10 +195,10 @@ fn stream_from(
     let top = match (read, problem) {
         (_, Some(problem)) => return Err(Failed(invalid(problem))),
         (Err(e), None) => {
-            if e.is_eof() {
-                if let Some(closed) = close_open_array(text).filter(|closed| closed != text) {
-                    return Err(Truncated(closed));
-                }
+            if e.is_eof()
+                && let Some(cut) = close_open_array(text).filter(|cut| cut.closed != text)
+            {
+                return Err(Truncated(cut));
             }
             return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
@@ -139,10 +210,10 @@ fn stream_from(
         (Ok(top), None) => Value::Object(top),
     };
     let (whole, _) = format_validators();
-    if !whole.is_valid(&top) {
-        if let Some(err) = whole.iter_errors(&top).next() {
-            return Err(Failed(invalid(describe_format_error("", &err))));
-        }
+    if !whole.is_valid(&top)
+        && let Some(err) = whole.iter_errors(&top).next()
+    {
+        return Err(Failed(invalid(describe_format_error("", &err))));
     }
     let cassette = object(Some(top), "")
         .and_then(header_from_map)
@@ -266,10 +337,10 @@ impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for InteractionsSeed<'_, F>
 fn interaction_from_value(index: usize, value: Value) -> Result<Interaction, Problem> {
     let at = |rest: &str| format!("/interactions/{index}{rest}");
     let (_, validator) = format_validators();
-    if !validator.is_valid(&value) {
-        if let Some(err) = validator.iter_errors(&value).next() {
-            return Err(describe_format_error(&at(""), &err));
-        }
+    if !validator.is_valid(&value)
+        && let Some(err) = validator.iter_errors(&value).next()
+    {
+        return Err(describe_format_error(&at(""), &err));
     }
     let mut item = object(Some(value), &at(""))?;
     let mut req = object(item.shift_remove("request"), &at("/request"))?;

@@ -2,7 +2,6 @@
 //! URL as the first line of stdout, serve until SIGINT or SIGTERM, then close the cassette and
 //! print what was written and the drift seen. Exit 2 if the final scan refused an exchange.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::{Recorder, Upstream, Writer, drift_report};
-use crate::cassette::{self, Cassette, Recorded};
+use crate::cassette::{self, Cassette, Claim, Holds, Recorded};
 use crate::cli::{RecordArgs, RecordMode};
 use crate::http;
 use crate::redact::Redactor;
@@ -27,20 +26,18 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         Redactor::new(&args.redact, &args.redact_field).context("bad --redact pattern")?;
     let path = &args.cassette;
     let name = path.display().to_string();
-    let existing = match args.mode {
-        RecordMode::All => None,
-        RecordMode::New | RecordMode::Once if path.exists() => Some(cassette::load(path)?),
-        RecordMode::New | RecordMode::Once => None,
-    };
+    let (claim, existing) = claim(args)?;
     let kept = existing.is_some();
     let cassette = existing.unwrap_or_else(|| fresh(upstream.url()));
-    let writer = if kept && args.mode == RecordMode::Once {
-        None
+    let (writer, _reading) = if kept && args.mode == RecordMode::Once {
+        (None, Some(claim))
     } else {
         if kept {
             redactor.continue_after(&cassette.to_canonical_string());
         }
-        Some(create(path, &cassette)?)
+        let writer =
+            Writer::create(claim, &cassette).with_context(|| format!("cannot write {name}"))?;
+        (Some(writer), None)
     };
     let replay_only = writer.is_none();
     let upstream_url = upstream.url().to_string();
@@ -50,7 +47,6 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         Options::default(),
     );
     let recorder = Recorder::new(upstream, recorded, writer, name.clone(), redactor);
-    let recorder = Arc::new(recorder);
 
     let what = if replay_only {
         format!("tailtape record: replaying {name} (mode once: it exists)")
@@ -89,8 +85,45 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(path: &Path, cassette: &Cassette) -> anyhow::Result<Writer> {
-    Writer::create(path, cassette).with_context(|| format!("cannot write {}", path.display()))
+/// Claims the cassette for the run (exclusively, but shared for `once` replaying an existing
+/// one) and loads what the mode keeps of it. `all` replaces a cassette only with `--force`,
+/// and never a file that is not one.
+fn claim(args: &RecordArgs) -> anyhow::Result<(Claim, Option<Cassette>)> {
+    let path = &args.cassette;
+    let name = path.display().to_string();
+    let replaying = args.mode == RecordMode::Once && path.exists();
+    let claim = if replaying {
+        Claim::shared(path)?
+    } else {
+        Claim::exclusive(path)?
+    };
+    if claim
+        .holds()
+        .with_context(|| format!("cannot read {name}"))?
+        == Holds::Nothing
+    {
+        return Ok((claim, None));
+    }
+    let text =
+        std::fs::read_to_string(claim.path()).with_context(|| format!("cannot read {name}"))?;
+    let existing = cassette::parse(&name, &text);
+    if args.mode != RecordMode::All {
+        return Ok((claim, Some(existing?)));
+    }
+    if let Err(err) = existing {
+        anyhow::bail!(
+            "{err}\n{name} is not a cassette: --mode all replaces only a cassette, even with --force; \
+             move it away or record into another file"
+        );
+    }
+    if !args.force {
+        anyhow::bail!(
+            "{name} exists: --mode all would record a new cassette over it; add --force to \
+             replace it (the old one stays until the first exchange is written), or use \
+             --mode new to append to it"
+        );
+    }
+    Ok((claim, None))
 }
 
 /// A new, empty cassette recorded now from `upstream`.

@@ -7,6 +7,10 @@
 //! any moment leaves a cassette that loads with every finished exchange. Each exchange is
 //! validated as it passes; the drift is printed per operation at the end.
 //!
+//! An exchange runs on a task of its own that the request's handler awaits: a client that
+//! hangs up makes hyper drop the handler, not the exchange, which the upstream is already
+//! acting on; it is recorded all the same, and shutdown waits for it.
+//!
 //! Modes, as in VCR: `all` forwards and records everything; `new` answers what the cassette
 //! already has (through replay's matcher) and forwards and appends the rest; `once` records
 //! only when the cassette does not exist yet, and otherwise only replays.
@@ -17,18 +21,19 @@ mod writer;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use hyper::body::Incoming;
 use serde_json::json;
+use tokio::sync::{Semaphore, oneshot};
 
 pub use command::command;
 pub use upstream::{Upstream, UpstreamError};
 pub use writer::Writer;
 
 use crate::body::Body;
-use crate::cassette::{Headers, Interaction, Response};
+use crate::cassette::{Headers, Interaction, Request, Response};
 use crate::finding::{Finding, Level};
 use crate::http::{Answer, Handler, read_raw, to_headers, to_request};
 use crate::redact::{Redactor, Scanned};
@@ -45,6 +50,9 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: u64 = 60;
 /// Response headers not stored: the connection's own, and the wire encoding (bodies are stored
 /// decoded, so their length and encoding no longer apply).
 const NOT_STORED: &[&str] = &["content-length", "content-encoding"];
+/// More exchanges in flight than a recorder will ever see: one permit each, all of them to
+/// drain.
+const IN_FLIGHT: u32 = 1 << 24;
 
 pub struct Recorder {
     upstream: Upstream,
@@ -55,6 +63,10 @@ pub struct Recorder {
     writer: Option<Writer>,
     cassette: String,
     journal: Mutex<Journal>,
+    /// The recorder itself, for the tasks that run exchanges.
+    me: Weak<Recorder>,
+    /// A permit per exchange running on its own task.
+    in_flight: Arc<Semaphore>,
 }
 
 #[derive(Default)]
@@ -84,8 +96,8 @@ impl Recorder {
         writer: Option<Writer>,
         cassette: String,
         redactor: Redactor,
-    ) -> Recorder {
-        Recorder {
+    ) -> Arc<Recorder> {
+        Arc::new_cyclic(|me| Recorder {
             upstream,
             recorded,
             writer,
@@ -94,7 +106,9 @@ impl Recorder {
                 redactor: Some(redactor),
                 ..Journal::default()
             }),
-        }
+            me: me.clone(),
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT as usize)),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
@@ -117,18 +131,58 @@ impl Recorder {
         })
     }
 
-    async fn record(&self, request: hyper::Request<Incoming>) -> Answer {
+    /// Answers a request: from the cassette when the mode allows, else through the upstream,
+    /// on a task of its own (see the module docs).
+    async fn answer(&self, request: hyper::Request<Incoming>) -> Answer {
         let (parts, bytes) = match read_raw(request).await {
             Ok(read) => read,
             Err(answer) => return answer,
         };
         let request = to_request(&parts, &bytes);
-        let Some(writer) = &self.writer else {
+        if self.writer.is_none() {
             return self.recorded.answer(&request);
-        };
+        }
         if let Some(answer) = self.recorded.recorded_answer(&request) {
             return answer;
         }
+        let Some(recorder) = self.me.upgrade() else {
+            return Answer::json(503, json!({"message": "tailtape record: stopping"}));
+        };
+        let permit = Arc::clone(&self.in_flight).try_acquire_owned().ok();
+        let (answered, answer) = oneshot::channel();
+        tokio::spawn(async move {
+            let (method, uri) = (parts.method.clone(), parts.uri.clone());
+            let answer = recorder.record(parts, bytes, request).await;
+            // Before the permit: once drained, the command takes the recorder back.
+            drop(recorder);
+            if let Err(answer) = answered.send(answer) {
+                let line = crate::redact::mask_tokens(&format!("{method} {uri}"));
+                eprintln!(
+                    "tailtape record: {line}: the client left before the answer ({}); the \
+                     exchange was recorded unless said otherwise above",
+                    answer.status
+                );
+            }
+            drop(permit);
+        });
+        answer.await.unwrap_or_else(|_| {
+            Answer::json(
+                500,
+                json!({"message": "tailtape record: the exchange failed; see the recorder's log"}),
+            )
+        })
+    }
+
+    /// Sends a request on to the upstream, records the exchange and returns the answer.
+    async fn record(
+        &self,
+        parts: hyper::http::request::Parts,
+        bytes: Bytes,
+        request: Request,
+    ) -> Answer {
+        let Some(writer) = &self.writer else {
+            return self.recorded.answer(&request);
+        };
         let reply = match self.upstream.send(&parts, bytes).await {
             Ok(reply) => reply,
             Err(err) => {
@@ -221,7 +275,11 @@ impl Recorder {
 
 impl Handler for Recorder {
     async fn handle(&self, request: hyper::Request<Incoming>) -> Answer {
-        self.record(request).await
+        self.answer(request).await
+    }
+
+    async fn drained(&self) {
+        let _ = self.in_flight.acquire_many(IN_FLIGHT).await;
     }
 }
 

@@ -6,6 +6,11 @@
 //! finished. Closing writes `\n  ]\n}\n`, which leaves exactly the canonical file. The loader
 //! accepts an open array and keeps every complete interaction.
 //!
+//! The writer holds the cassette's [`Claim`] (no other tailtape writes it meanwhile) and
+//! writes into a temporary file beside it; that file takes the cassette's place at start on a
+//! new path, and at the first exchange written when the path holds a file already, so the old
+//! cassette stays whole until there is something to replace it with.
+//!
 //! The task that finished an exchange writes it itself, under a lock, in the order exchanges
 //! finish: a write into the page cache takes microseconds, less than handing the exchange to
 //! another thread and being woken when it is done. `fsync` runs on a thread of its own within
@@ -13,15 +18,15 @@
 //! exchange cost about 6 ms here and capped a recording at 5,000 exchanges a second); a power
 //! cut can cost the last [`SYNC_EVERY`].
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::cassette::Cassette;
+use crate::cassette::{Cassette, Claim, Holds};
 use crate::redact::Scanned;
 
 const CLOSE: &str = "\n  ]\n}\n";
@@ -30,6 +35,8 @@ const SYNC_EVERY: Duration = Duration::from_millis(100);
 
 pub struct Writer {
     file: Mutex<Appending>,
+    /// Held until the writer is dropped, after the file is closed.
+    claim: Claim,
     /// Set by a write, cleared by the sync thread before it syncs.
     dirty: Arc<AtomicBool>,
     /// Dropping it stops the sync thread.
@@ -42,12 +49,16 @@ struct Appending {
     /// No interaction written yet: the next one follows `[` without a comma.
     first: bool,
     closed: bool,
+    /// The temporary file being written, until it replaces the cassette at the first exchange.
+    pending: Option<PathBuf>,
 }
 
 impl Writer {
-    /// Starts a cassette at `path` holding `cassette` (its header and any interactions kept
-    /// from before), replacing the file atomically.
-    pub fn create(path: &Path, cassette: &Cassette) -> std::io::Result<Writer> {
+    /// Starts the cassette `claim` holds with `cassette` (its header and any interactions kept
+    /// from before). A new path (or an empty file) gets it at once; a file with content is
+    /// replaced only when the first exchange is written, so that a run that records nothing
+    /// leaves it as it was, and at every moment the path holds the old cassette or the new one.
+    pub fn create(claim: Claim, cassette: &Cassette) -> std::io::Result<Writer> {
         let canonical = cassette.to_canonical_string();
         let open = match canonical.strip_suffix(CLOSE) {
             Some(open) => open.to_string(),
@@ -56,13 +67,19 @@ impl Writer {
                 .map(|head| format!("{head}["))
                 .ok_or_else(|| std::io::Error::other("unexpected canonical cassette layout"))?,
         };
-        let temp = temp_path(path);
-        let mut file = File::create(&temp)?;
-        file.write_all(open.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        sync_dir(path);
-        let file = OpenOptions::new().append(true).open(path)?;
+        let replaces = claim.holds()? == Holds::Text;
+        let (temp, mut file) = claim.temp_file()?;
+        let started = file
+            .write_all(open.as_bytes())
+            .and_then(|()| file.sync_all())
+            .and_then(|()| match replaces {
+                true => Ok(()),
+                false => claim.replace_with(&temp),
+            });
+        if let Err(err) = started {
+            let _ = std::fs::remove_file(&temp);
+            return Err(err);
+        }
         let dirty = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let syncer = {
@@ -75,10 +92,10 @@ impl Writer {
                     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                         stopped.recv_timeout(SYNC_EVERY)
                     {
-                        if dirty.swap(false, Ordering::AcqRel) {
-                            if let Err(err) = handle.sync_data() {
-                                eprintln!("tailtape record: fsync failed: {err}");
-                            }
+                        if dirty.swap(false, Ordering::AcqRel)
+                            && let Err(err) = handle.sync_data()
+                        {
+                            eprintln!("tailtape record: fsync failed: {err}");
                         }
                     }
                 })?
@@ -88,7 +105,9 @@ impl Writer {
                 file,
                 first: cassette.interactions.is_empty(),
                 closed: false,
+                pending: replaces.then_some(temp),
             }),
+            claim,
             dirty,
             stop: Some(stop),
             syncer: Some(syncer),
@@ -107,6 +126,11 @@ impl Writer {
             .file
             .write_all(&[separator, interaction.text()].concat())?;
         appending.first = false;
+        if let Some(temp) = &appending.pending {
+            appending.file.sync_data()?;
+            self.claim.replace_with(temp)?;
+            appending.pending = None;
+        }
         self.dirty.store(true, Ordering::Release);
         Ok(())
     }
@@ -122,6 +146,10 @@ impl Writer {
             return Ok(());
         }
         appending.closed = true;
+        if let Some(temp) = appending.pending.take() {
+            // Nothing recorded: the cassette stays as it was.
+            return std::fs::remove_file(temp);
+        }
         appending.file.write_all(CLOSE.as_bytes())?;
         appending.file.sync_all()
     }
@@ -136,21 +164,4 @@ impl Drop for Writer {
 /// The file, whatever a panicking writer left: every write is whole or an error.
 fn lock(file: &Mutex<Appending>) -> MutexGuard<'_, Appending> {
     file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tailtape-tmp");
-    path.with_file_name(name)
-}
-
-/// Makes a rename durable (the directory entry), where the platform allows it.
-fn sync_dir(path: &Path) {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
 }
