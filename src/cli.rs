@@ -33,6 +33,9 @@ pub enum Command {
         #[command(subcommand)]
         command: SchemasCommand,
     },
+    /// Close cassettes a killed recorder left open (or cut short): every complete interaction
+    /// kept, atomically.
+    Close(CloseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +149,13 @@ pub struct DiffArgs {
     /// (`/devices/*/addresses`). Repeatable.
     #[arg(long, value_name = "JSON-POINTER")]
     pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// Cassette files, or directories (searched for *.json).
+    #[arg(value_name = "CASSETTE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

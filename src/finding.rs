@@ -19,6 +19,8 @@ pub enum Level {
 pub enum Side {
     Request,
     Response,
+    /// The cassette file itself (cut short), not one side of an exchange.
+    Cassette,
 }
 
 impl Level {
@@ -35,6 +37,7 @@ impl Side {
         match self {
             Side::Request => "request",
             Side::Response => "response",
+            Side::Cassette => "cassette",
         }
     }
 }
@@ -66,6 +69,9 @@ pub mod rule {
     pub const MEDIA_TYPE: &str = "media-type";
     /// error: a HuJSON body that does not parse.
     pub const HUJSON_SYNTAX: &str = "hujson-syntax";
+    /// warning, error under `--strict`: the cassette ends inside its interactions (a recorder
+    /// killed mid-write, a file cut short); those before the cut were read.
+    pub const TRUNCATED: &str = "truncated";
 }
 
 /// One problem with one side of an exchange.

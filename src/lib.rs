@@ -7,13 +7,15 @@
 //! - the contract: [`routes`] (the operation table), [`schema`] (compiled once; checks produce
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
-//!   [`record`] (with [`redact`]), [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
+//!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
+//!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
 //! - shared plumbing: [`http`] (serving), [`junit`], and the private `style` (colour),
 //!   `progress` and `locate` (line and column of a JSON pointer).
 
 pub mod body;
 pub mod cassette;
 pub mod cli;
+pub mod close;
 pub mod coverage;
 pub mod diff;
 pub mod embedded;
@@ -48,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(args) => record::command(&args),
         Command::Coverage(args) => coverage::command(&args),
         Command::Diff(args) => diff::command(&args),
+        Command::Close(args) => close::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

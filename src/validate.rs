@@ -1,7 +1,9 @@
 //! `tailtape validate`: checks every interaction of the given cassettes against the contract
 //! and reports findings as text for people or JSON for tools. Exit 0 when clean, 1 when an
 //! error (or, under `--strict`, a warning) was found; a cassette that cannot be read is bad
-//! input and stops the run (exit 2).
+//! input and stops the run (exit 2). A cassette cut short inside its interactions is read up to
+//! the cut and gets a `truncated` finding at the first interaction missing: a warning, and an
+//! error under `--strict`, so that it fails in every report (human, JSON, JUnit) by name.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -9,9 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cassette::{self, Interaction};
+use crate::cassette::{self, Ending, Interaction};
 use crate::cli::{Format, ValidateArgs};
-use crate::finding::{Finding, Level};
+use crate::finding::{Finding, Issue, Level, Side, rule};
 use crate::junit::{self, Case};
 use crate::progress::Progress;
 use crate::schema::Contract;
@@ -64,6 +66,36 @@ impl Report {
                 issue,
             });
         }
+    }
+
+    /// Records that cassette `name` ends inside its interactions after `complete` of them:
+    /// `describe` says so in words.
+    pub fn add_cut(&mut self, name: &str, complete: usize, describe: String, strict: bool) {
+        let level = if strict { Level::Error } else { Level::Warning };
+        match level {
+            Level::Error => self.summary.errors += 1,
+            Level::Warning => self.summary.warnings += 1,
+        }
+        if let Some(cases) = &mut self.cases {
+            cases.push(Case {
+                cassette: name.to_string(),
+                interaction: complete,
+                request: "(the cassette ends here)".into(),
+                failure: None,
+            });
+        }
+        self.findings.push(Finding {
+            cassette: name.to_string(),
+            interaction: complete,
+            issue: Issue {
+                operation: None,
+                side: Side::Cassette,
+                level,
+                rule: rule::TRUNCATED.into(),
+                pointer: String::new(),
+                message: describe,
+            },
+        });
     }
 
     /// Whether the contract held: no errors, and no warnings when `strict`.
@@ -130,14 +162,17 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
         let name = source.name();
         report.summary.cassettes += 1;
         progress.next_file();
-        let read = source.stream(|index, interaction| {
+        let read = source.stream_to_end(|index, interaction| {
             report.add_interaction(&contract, &name, index, &interaction);
             progress.tick();
         });
         if read.is_err() {
             progress.finish();
         }
-        read?;
+        let (_, ending) = read?;
+        if let (Ending::Cut { complete, .. }, Some(describe)) = (&ending, ending.describe(&name)) {
+            report.add_cut(&name, *complete, describe, args.strict);
+        }
     }
     progress.finish();
     Ok(report)

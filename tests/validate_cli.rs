@@ -509,3 +509,62 @@ fn query_and_path_parameters_are_checked() {
     );
     assert!(got[2].3.contains("\"type\""), "{}", got[2].3);
 }
+
+/// The bundled dns cassette cut in half, as a killed recorder or a failed copy leaves it, and
+/// how many of its interactions are whole before the cut.
+fn cut_in_half() -> (tempfile::TempDir, PathBuf, usize) {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes/dns.json"))
+            .unwrap();
+    let half = &text[..text.len() / 2];
+    let complete = half.matches("\n    },\n").count();
+    assert!(complete > 0 && complete < 12);
+    let (dir, path) = write_text(half);
+    (dir, path, complete)
+}
+
+#[test]
+fn a_cassette_cut_in_half_fails_strict_and_warns_otherwise() {
+    let (dir, path, complete) = cut_in_half();
+    let junit = dir.path().join("junit.xml");
+
+    let strict = tailtape(&[
+        "validate",
+        path.to_str().unwrap(),
+        "--strict",
+        "--format",
+        "json",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let lenient = tailtape(&["validate", path.to_str().unwrap()]);
+
+    assert_eq!(strict.code, 1, "{}{}", strict.stdout, strict.stderr);
+    let findings = json_findings(&strict);
+    let cut: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "truncated")
+        .collect();
+    assert_eq!(cut.len(), 1, "{findings:?}");
+    assert_eq!(cut[0]["level"], "error");
+    assert_eq!(cut[0]["cassette"], path.to_str().unwrap());
+    assert_eq!(cut[0]["interaction"], complete);
+    let message = cut[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{complete} complete interactions")),
+        "{message}"
+    );
+    assert!(message.contains("tailtape close"), "{message}");
+    let report: Value = serde_json::from_str(&strict.stdout).unwrap();
+    assert_eq!(report["summary"]["interactions"], complete);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<failure") && xml.contains("[truncated]"),
+        "{xml}"
+    );
+
+    assert_eq!(lenient.code, 0, "{}{}", lenient.stdout, lenient.stderr);
+    assert!(lenient.stdout.contains("warning"), "{}", lenient.stdout);
+    assert!(lenient.stdout.contains("[truncated]"), "{}", lenient.stdout);
+    assert!(lenient.stdout.contains(", 1 warning"), "{}", lenient.stdout);
+}

@@ -147,6 +147,17 @@ impl Source {
             Source::Bundled { text, .. } => stream(&self.name(), text, each),
         }
     }
+
+    /// Reads the cassette as [`stream_to_end`] does, saying how its text ended.
+    pub fn stream_to_end(
+        &self,
+        each: impl FnMut(usize, Interaction),
+    ) -> Result<(Cassette, Ending), LoadError> {
+        match self {
+            Source::File(path) => stream_to_end(&self.name(), &read(path)?, each),
+            Source::Bundled { text, .. } => stream_to_end(&self.name(), text, each),
+        }
+    }
 }
 
 /// The bundled cassettes, embedded in the binary.

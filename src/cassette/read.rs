@@ -176,7 +176,14 @@ fn stream_from(
         }
     };
     let invalid = |(pointer, message): Problem| {
-        let (line, column) = line_column(text, &pointer);
+        let (line, column) = match line_column(text, &pointer) {
+            // Nothing parsed: a cut text is found in closed, where what precedes the cut keeps
+            // its lines and columns.
+            (1, 1) => {
+                close_open_array(text).map_or((1, 1), |cut| line_column(&cut.closed, &pointer))
+            }
+            found => found,
+        };
         LoadError::Invalid {
             file: file.to_string(),
             line,
