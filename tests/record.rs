@@ -1062,3 +1062,22 @@ fn an_exchange_whose_client_left_is_still_recorded() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_empty_file_counts_as_no_cassette_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.json");
+    std::fs::write(&path, "").unwrap();
+    let upstream = dns_upstream();
+
+    let (recorder, addr) = start_recorder(
+        &path,
+        &format!("http://{}", upstream.addr),
+        &["--mode", "new"],
+    );
+    let status = get_nameservers(addr);
+    let (code, stderr) = stop(recorder, "TERM");
+
+    assert_eq!((status, code), (200, Some(0)), "{stderr}");
+    assert_eq!(cassette::load(&path).unwrap().interactions.len(), 1);
+}
