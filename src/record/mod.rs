@@ -230,7 +230,10 @@ impl Recorder {
             // The upstream has acted on the request: its answer stands, only the record is refused.
             return answer;
         };
-        match writer.append(&scanned) {
+        let written = writer.append(&scanned);
+        // The text is on disk: its memory goes before the answer is validated.
+        drop(scanned);
+        match written {
             Ok(()) => {
                 let drift = self
                     .recorded

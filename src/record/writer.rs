@@ -2,7 +2,7 @@
 //!
 //! The file is the canonical cassette text with its `interactions` array left open; each
 //! finished exchange is appended (`,\n` and the interaction, indented as in the canonical form)
-//! with one `write` before its client gets the response, so a killed recorder loses nothing that
+//! with one `write` (of two buffers, not copied into one) before its client gets the response, so a killed recorder loses nothing that
 //! finished. Closing writes `\n  ]\n}\n`, which leaves exactly the canonical file. The loader
 //! accepts an open array and keeps every complete interaction.
 //!
@@ -19,7 +19,7 @@
 //! cut can cost the last [`SYNC_EVERY`].
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -122,9 +122,10 @@ impl Writer {
             return Err(std::io::Error::other("cassette closed"));
         }
         let separator: &[u8] = if appending.first { b"\n" } else { b",\n" };
-        appending
-            .file
-            .write_all(&[separator, interaction.text()].concat())?;
+        write_all_vectored(
+            &mut appending.file,
+            &mut [IoSlice::new(separator), IoSlice::new(interaction.text())],
+        )?;
         appending.first = false;
         if let Some(temp) = &appending.pending {
             appending.file.sync_data()?;
@@ -159,6 +160,20 @@ impl Drop for Writer {
     fn drop(&mut self) {
         let _ = self.close();
     }
+}
+
+/// Writes every byte of `parts`, in one `write` unless the system takes less (`write_all` for
+/// several buffers, without copying them into one).
+fn write_all_vectored(file: &mut File, mut parts: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    while !parts.is_empty() {
+        match file.write_vectored(parts) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut parts, written),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// The file, whatever a panicking writer left: every write is whole or an error.
