@@ -1037,7 +1037,7 @@ fn an_exchange_whose_client_left_is_still_recorded() {
     client
         .write_all(&request(
             "POST",
-            "/api/v2/tailnet/-/keys",
+            &format!("/api/v2/tailnet/-/keys?key={TOKEN}"),
             &[bearer()],
             b"{}",
         ))
@@ -1058,9 +1058,12 @@ fn an_exchange_whose_client_left_is_still_recorded() {
         Body::Json(json!({"id": "k1CNTRL"}))
     );
     assert!(
-        stderr.contains("POST /api/v2/tailnet/-/keys: the client left before the answer"),
+        stderr.contains(
+            "POST /api/v2/tailnet/-/keys?key=tskey-<redacted>: the client left before the answer"
+        ),
         "{stderr}"
     );
+    assert!(!stderr.contains(TOKEN), "{stderr}");
 }
 
 #[test]
@@ -1069,15 +1072,26 @@ fn an_empty_file_counts_as_no_cassette_yet() {
     let path = dir.path().join("empty.json");
     std::fs::write(&path, "").unwrap();
     let upstream = dns_upstream();
+    let url = format!("http://{}", upstream.addr);
 
-    let (recorder, addr) = start_recorder(
-        &path,
-        &format!("http://{}", upstream.addr),
-        &["--mode", "new"],
-    );
+    let (recorder, addr) = start_recorder(&path, &url, &["--mode", "once"]);
+    let (second, second_stderr) = run_to_exit(&[
+        "record",
+        "--cassette",
+        path.to_str().unwrap(),
+        "--upstream",
+        &url,
+        "--mode",
+        "once",
+    ]);
     let status = get_nameservers(addr);
     let (code, stderr) = stop(recorder, "TERM");
 
     assert_eq!((status, code), (200, Some(0)), "{stderr}");
     assert_eq!(cassette::load(&path).unwrap().interactions.len(), 1);
+    assert_eq!(second, Some(2), "the first one records: {second_stderr}");
+    assert!(
+        second_stderr.contains("is in use by another tailtape"),
+        "{second_stderr}"
+    );
 }

@@ -91,17 +91,22 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
 fn claim(args: &RecordArgs) -> anyhow::Result<(Claim, Option<Cassette>)> {
     let path = &args.cassette;
     let name = path.display().to_string();
-    let replaying = args.mode == RecordMode::Once && path.exists();
+    let holds = |claim: &Claim| claim.holds().with_context(|| format!("cannot read {name}"));
+    let replaying = args.mode == RecordMode::Once
+        && std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() > 0);
     let claim = if replaying {
-        Claim::shared(path)?
+        let shared = Claim::shared(path)?;
+        if holds(&shared)? == Holds::Nothing {
+            // Emptied meanwhile: there is nothing to replay, and recording takes the lock alone.
+            drop(shared);
+            Claim::exclusive(path)?
+        } else {
+            shared
+        }
     } else {
         Claim::exclusive(path)?
     };
-    if claim
-        .holds()
-        .with_context(|| format!("cannot read {name}"))?
-        == Holds::Nothing
-    {
+    if holds(&claim)? == Holds::Nothing {
         return Ok((claim, None));
     }
     let text =

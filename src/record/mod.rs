@@ -89,7 +89,8 @@ pub struct Summary {
 
 impl Recorder {
     /// `recorded`: the cassette as it was (empty for a new one); `writer`: where exchanges go,
-    /// after the recorded ones (`None` to only replay).
+    /// after the recorded ones (`None` to only replay). Shared: each exchange runs on a task that
+    /// holds it.
     pub fn new(
         upstream: Upstream,
         recorded: Replay,
