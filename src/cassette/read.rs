@@ -67,9 +67,14 @@ impl Ending {
             Some(line) => format!(", and a partial one from line {line} on left out"),
             None => String::new(),
         };
+        let interactions = if *complete == 1 {
+            "interaction"
+        } else {
+            "interactions"
+        };
         Some(format!(
             "cut short inside its interactions (a recorder killed mid-write?): read its {complete} \
-             complete interactions{partial}; `tailtape close {file}` closes it after them"
+             complete {interactions}{partial}; `tailtape close {file}` closes it after them"
         ))
     }
 }
@@ -146,14 +151,12 @@ fn close_open_array(text: &str) -> Option<Closable> {
     let cut = text[array..]
         .rfind("\n    }")
         .map_or(array, |end| array + end + "\n    }".len());
+    // What follows the last complete interaction: nothing, its comma, or a partial one.
     let rest = &text[cut..];
-    let partial = rest.len()
-        - rest
-            .trim_start_matches(|c: char| c == ',' || c.is_whitespace())
-            .len();
-    let partial_line = rest[partial..]
+    let next = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+    let partial_line = next
         .starts_with('{')
-        .then(|| text[..cut + partial].matches('\n').count() + 1);
+        .then(|| text[..text.len() - next.len()].matches('\n').count() + 1);
     Some(Closable {
         closed: format!("{}\n  ]\n}}\n", &text[..cut]),
         partial_line,

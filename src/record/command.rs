@@ -1,6 +1,8 @@
-//! `tailtape record` on the command line: choose what the mode implies, listen, print the base
-//! URL as the first line of stdout, serve until SIGINT or SIGTERM, then close the cassette and
-//! print what was written and the drift seen. Exit 2 if the final scan refused an exchange.
+//! `tailtape record` on the command line: claim the cassette (regular files only, one recorder
+//! at a time, see `cassette/claim.rs`), choose what the mode implies (`all` replaces an existing
+//! cassette only with `--force`), listen, print the base URL as the first line of stdout, serve
+//! until SIGINT or SIGTERM, then close the cassette and print what was written and the drift
+//! seen. Exit 2 if the claim or the final scan refused.
 
 use std::process::ExitCode;
 use std::sync::Arc;
