@@ -15,6 +15,7 @@ pub mod body;
 pub mod cassette;
 pub mod cli;
 pub mod coverage;
+pub mod decode;
 pub mod diff;
 pub mod embedded;
 pub mod finding;

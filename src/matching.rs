@@ -19,7 +19,7 @@ use similar::TextDiff;
 
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Request, media_type};
-use crate::redact::SECRET_FIELDS;
+use crate::redact::is_secret_field;
 use crate::routes::{Lookup, Media, Operation, OperationTable};
 
 /// What a secret field's value is compared as.
@@ -274,7 +274,7 @@ fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs
         .into_iter()
         .map(|(k, v)| {
-            if SECRET_FIELDS.contains(&k.as_str()) {
+            if is_secret_field(&k) {
                 (k, REDACTED.into())
             } else {
                 (k, v)
@@ -291,7 +291,7 @@ fn canonical(value: &Value) -> Value {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             let sorted = entries.into_iter().map(|(key, child)| {
-                let child = if child.is_string() && SECRET_FIELDS.contains(&key.as_str()) {
+                let child = if child.is_string() && is_secret_field(key) {
                     Value::String(REDACTED.into())
                 } else {
                     canonical(child)
