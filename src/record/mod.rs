@@ -228,7 +228,7 @@ impl Handler for Recorder {
 /// The response as a cassette stores it: decoded (every content-encoding layer, `decode.rs`),
 /// hop-by-hop and wire headers dropped. A body that cannot be decoded whole is kept as sent,
 /// with its `content-encoding`, which tells the final scan that it is not readable as stored.
-fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
+pub fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
     let encoding = headers.get("content-encoding").cloned().unwrap_or_default();
     let decoded = decode::decode(&encoding, wire);
     let body = match decoded.incomplete {

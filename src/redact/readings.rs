@@ -1,5 +1,7 @@
 //! The other forms a string can be read in, where a secret may hide from a plain search:
-//! percent-decoded (`tskey%2Dapi...` in a URL), unescaped as JSON and HuJSON strings are
+//! percent-decoded (`tskey%2Dapi...` in a URL), as the values of a query or form (`a=1&b=2`
+//! read as `a`, `1`, `b`, `2` on lines of their own, percent-decoded: rules that want a
+//! secret to end at a quote, a space or the end of the text find it before a `&`), unescaped as JSON and HuJSON strings are
 //! (`tskey\u002dapi...` in a text body, `\"` in the canonical text), and base64-decoded (each
 //! run of 16 or more base64 characters, standard or URL-safe alphabet). Each reading keeps,
 //! for every decoded byte, the range of the string it came from, so that a secret found in a
@@ -38,7 +40,10 @@ impl Reading {
 pub fn readings(text: &str) -> Vec<Reading> {
     let mut out = Vec::new();
     if text.contains('%') {
-        out.extend(percent_decoded(text));
+        out.extend(percent_decoded(text, false));
+    }
+    if text.contains('&') {
+        out.extend(percent_decoded(text, true));
     }
     if text.contains('\\') {
         out.extend(unescaped(text));
@@ -75,8 +80,9 @@ fn hex(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|d| d as u8)
 }
 
-/// `%XX` decoded; `None` when there is none.
-fn percent_decoded(text: &str) -> Option<Reading> {
+/// `%XX` decoded; for a `form`, also `&` and `=` as line breaks and `+` as a space. `None`
+/// when there is nothing to decode.
+fn percent_decoded(text: &str, form: bool) -> Option<Reading> {
     let raw = text.as_bytes();
     let (mut bytes, mut from) = (Vec::with_capacity(raw.len()), Vec::with_capacity(raw.len()));
     let mut i = 0;
@@ -93,7 +99,13 @@ fn percent_decoded(text: &str) -> Option<Reading> {
                 any = true;
             }
             None => {
-                bytes.push(raw[i]);
+                let byte = match raw[i] {
+                    b'&' | b'=' if form => b'\n',
+                    b'+' if form => b' ',
+                    other => other,
+                };
+                any |= byte != raw[i];
+                bytes.push(byte);
                 from.push(i..i + 1);
                 i += 1;
             }
@@ -212,10 +224,12 @@ mod tests {
     #[test]
     fn percent_escapes_map_back_to_their_source() {
         let text = "a=tskey%2Dapi%2Dk1&b=c";
-        let reading = percent_decoded(text).unwrap();
+        let reading = percent_decoded(text, false).unwrap();
         assert_eq!(reading.text, "a=tskey-api-k1&b=c");
         let at = reading.text.find("tskey").unwrap();
         assert_eq!(&text[reading.source(at..at + 12)], "tskey%2Dapi%2Dk1");
+        let form = percent_decoded(text, true).unwrap();
+        assert_eq!(form.text, "a\ntskey-api-k1\nb\nc");
     }
 
     #[test]
