@@ -453,3 +453,46 @@ fn redact_rules_that_cannot_work_are_usage_errors() {
         assert!(!path.exists());
     }
 }
+
+/// Replay blanks the same secret-named fields that record redacts (whatever their spelling,
+/// strings or numbers), so a session recorded with real secrets replays with them.
+#[test]
+fn a_session_with_renamed_secret_fields_replays_with_the_real_values() {
+    let upstream = TestUpstream::start(None, |_, _, _| {
+        (
+            200,
+            vec![("content-type".into(), "application/json".into())],
+            br#"{"ok": true}"#.to_vec(),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("renamed.json");
+    let body = json!({"name": "ci", "apiKey": "value-of-apiKey-x7", "password": 123456});
+    let headers = [bearer(), "content-type: application/json".into()];
+    let post = |addr| {
+        let bytes = body.to_string();
+        let target = "/api/v2/tailnet/-/settings";
+        send_raw(addr, &request("POST", target, &headers, bytes.as_bytes())).unwrap()
+    };
+
+    let (recorder, addr) = start_recorder(&path, &format!("http://{}", upstream.addr), &[]);
+    let live = post(addr);
+    let (code, stderr) = stop(recorder, "TERM");
+    let (replay, addr) = start(&["replay", path.to_str().unwrap()]);
+    let replayed = post(addr);
+    stop(replay, "TERM");
+
+    assert_eq!((live.status, code), (200, Some(0)), "{stderr}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("value-of-apiKey-x7") && !text.contains("123456"),
+        "{text}"
+    );
+    assert_eq!(
+        replayed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&replayed.body)
+    );
+    assert_eq!(replayed.json(), json!({"ok": true}));
+}
