@@ -525,3 +525,31 @@ fn a_body_that_cannot_be_read_whole_is_refused_unless_allowed() {
          its encoding"
     );
 }
+
+/// The final scan reads the whole text to be written: a secret that no one string holds (a
+/// PEM key split over three fields) is refused too.
+#[test]
+fn final_scan_refuses_a_secret_split_over_several_strings() {
+    let mut redactor = Redactor::new(&[], &[]).unwrap();
+    let mut split = exchange(
+        "GET",
+        "/api/v2/tailnet/-/keys",
+        None,
+        headers(&[]),
+        Body::Empty,
+        200,
+        Body::Json(json!({
+            "begin": "-----BEGIN PRIVATE KEY-----",
+            "middle": PEM_BODY,
+            "end": "-----END PRIVATE KEY-----",
+        })),
+    );
+
+    redactor.redact(&mut split);
+    let leak = redactor.check(&split).unwrap_err();
+
+    assert_eq!(
+        leak.to_string(),
+        "GET /api/v2/tailnet/-/keys still holds a string shaped like a secret across several strings"
+    );
+}
