@@ -112,12 +112,19 @@ pub struct RecordArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub upstream_timeout: u64,
-    /// Also redact every match of this regular expression (repeatable).
+    /// Also redact every match of this regular expression (repeatable); a pattern that
+    /// matches the empty string is refused.
     #[arg(long, value_name = "REGEX")]
     pub redact: Vec<String>,
-    /// Also redact the value at this JSON pointer in request and response bodies (repeatable).
+    /// Also redact the value at this JSON pointer (`/apiKey`, `/devices/0/name`) in request
+    /// and response bodies (repeatable).
     #[arg(long, value_name = "JSON-POINTER")]
     pub redact_field: Vec<String>,
+    /// Store a body that cannot be decoded and scanned whole (an unknown content-encoding
+    /// such as br, a damaged gzip stream) as sent, when what could be decoded holds no
+    /// secret; without it such an exchange is refused.
+    #[arg(long)]
+    pub allow_opaque_bodies: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,6 +17,7 @@ pub mod cassette;
 pub mod cli;
 pub mod close;
 pub mod coverage;
+pub mod decode;
 pub mod diff;
 pub mod embedded;
 pub mod finding;

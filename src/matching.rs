@@ -4,7 +4,7 @@
 //! HuJSON, as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
 //! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
 //! authorization value is never compared, nor the values of secret fields (`client_secret`,
-//! `key`, ...; see `redact.rs`): cassettes hold them redacted.
+//! `key`, `apiKey`, ...; see `redact/fields.rs`): cassettes hold them redacted.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
 //! hash probe, whatever the cassette's size. When nothing matches, [`Matcher::nearest`] names
@@ -19,7 +19,7 @@ use similar::TextDiff;
 
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Request, media_type};
-use crate::redact::SECRET_FIELDS;
+use crate::redact::is_secret_field;
 use crate::routes::{Lookup, Media, Operation, OperationTable};
 
 /// What a secret field's value is compared as.
@@ -274,7 +274,7 @@ fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs
         .into_iter()
         .map(|(k, v)| {
-            if SECRET_FIELDS.contains(&k.as_str()) {
+            if is_secret_field(&k) {
                 (k, REDACTED.into())
             } else {
                 (k, v)
@@ -284,14 +284,14 @@ fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 /// `value` as matching compares it: object keys sorted (so key order does not matter) and the
-/// string values of secret fields blanked, at any depth.
+/// string and number values of secret fields blanked, at any depth.
 fn canonical(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             let sorted = entries.into_iter().map(|(key, child)| {
-                let child = if child.is_string() && SECRET_FIELDS.contains(&key.as_str()) {
+                let child = if (child.is_string() || child.is_number()) && is_secret_field(key) {
                     Value::String(REDACTED.into())
                 } else {
                     canonical(child)

@@ -24,8 +24,8 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         args.upstream_ca.as_deref(),
         Duration::from_secs(args.upstream_timeout),
     )?;
-    let mut redactor =
-        Redactor::new(&args.redact, &args.redact_field).context("bad --redact pattern")?;
+    let mut redactor = Redactor::new(&args.redact, &args.redact_field)?
+        .allow_opaque_bodies(args.allow_opaque_bodies);
     let path = &args.cassette;
     let name = path.display().to_string();
     let (claim, existing) = claim(args)?;

@@ -2,7 +2,7 @@
 //!
 //! A client points its base URL here; [`Recorder`] sends each request on to the upstream
 //! (`upstream.rs`), gives the client the upstream's answer unchanged, and records the exchange:
-//! bodies decoded for storage, secrets redacted (`redact.rs`), checked by the final scan, and
+//! bodies decoded for storage (`decode.rs`), secrets redacted (`redact/`), checked by the final scan, and
 //! written to the cassette before the client gets its answer (`writer.rs`), so a recorder killed at
 //! any moment leaves a cassette that loads with every finished exchange. Each exchange is
 //! validated as it passes; the drift is printed per operation at the end.
@@ -20,7 +20,6 @@ mod upstream;
 mod writer;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
@@ -34,6 +33,7 @@ pub use writer::Writer;
 
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, Request, Response};
+use crate::decode;
 use crate::finding::{Finding, Level};
 use crate::http::{Answer, Handler, read_raw, to_headers, to_request};
 use crate::redact::{Redactor, Scanned};
@@ -287,24 +287,18 @@ impl Handler for Recorder {
     }
 }
 
-/// The response as a cassette stores it: decoded when gzip or deflate, hop-by-hop and wire
-/// headers dropped; a body that cannot be decoded is kept as sent, with its encoding header.
-fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
-    let encoding = headers
-        .get("content-encoding")
-        .map(|e| e.trim().to_ascii_lowercase());
-    let decoded = match encoding.as_deref() {
-        None | Some("identity") => Some(wire.to_vec()),
-        Some("gzip" | "x-gzip") => read_all(flate2::read::GzDecoder::new(&wire[..])),
-        Some("deflate") => read_all(flate2::read::ZlibDecoder::new(&wire[..])),
-        Some(_) => None,
-    };
-    let body = match decoded {
-        Some(bytes) => {
-            headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
-            bytes
-        }
+/// The response as a cassette stores it: decoded (every content-encoding layer, `decode.rs`),
+/// hop-by-hop and wire headers dropped. A body that cannot be decoded whole is kept as sent,
+/// with its `content-encoding`, which tells the final scan that it is not readable as stored.
+pub fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
+    let encoding = headers.get("content-encoding").cloned().unwrap_or_default();
+    let decoded = decode::decode(&encoding, wire);
+    let body = match decoded.incomplete {
         None => {
+            headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
+            decoded.bytes
+        }
+        Some(_) => {
             headers.remove("content-length");
             wire.to_vec()
         }
@@ -315,11 +309,6 @@ fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response 
         headers,
         body: Body::from_bytes(&body),
     }
-}
-
-fn read_all(mut reader: impl Read) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    reader.read_to_end(&mut out).ok().map(|_| out)
 }
 
 /// Drift per operation, for the end of a recording: a heading per operation with its counts,

@@ -1,7 +1,9 @@
 //! The real API, as the recorder reaches it: HTTPS through rustls (ring, the bundled Mozilla
 //! roots, plus a private CA from `--upstream-ca`), or plain HTTP for local upstreams. Each
 //! request is sent as received (hop-by-hop headers and Host aside) and the answer comes back
-//! as bytes, still compressed if it was.
+//! as bytes, still compressed if it was. The `user:password@` of an upstream URL is a secret:
+//! [`Upstream::url`] shows it masked (`http://<redacted>@host`), for the cassette, stdout, logs
+//! and error messages; only the client sees the real one.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,7 +54,10 @@ pub struct Reply {
 }
 
 pub struct Upstream {
+    /// The URL requests go to, credentials included.
     base: String,
+    /// The URL as shown and stored: its credentials masked.
+    shown: String,
     timeout: Duration,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
@@ -62,11 +67,11 @@ impl Upstream {
     /// that waits `timeout` for each answer.
     pub fn new(url: &str, ca: Option<&Path>, timeout: Duration) -> Result<Upstream, UpstreamError> {
         let base = url.trim_end_matches('/').to_string();
-        let uri: Uri = base
-            .parse()
-            .map_err(|_| UpstreamError::BadUrl(url.into()))?;
+        let shown = mask_credentials(&base);
+        let bad_url = || UpstreamError::BadUrl(mask_credentials(url));
+        let uri: Uri = base.parse().map_err(|_| bad_url())?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
-            return Err(UpstreamError::BadUrl(url.into()));
+            return Err(bad_url());
         }
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -107,13 +112,15 @@ impl Upstream {
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(Upstream {
             base,
+            shown,
             timeout,
             client,
         })
     }
 
+    /// The upstream URL as it may be shown or stored: `user:password@` masked.
     pub fn url(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
     /// Sends the request on to the upstream and reads the whole answer.
@@ -127,7 +134,7 @@ impl Upstream {
             .method(parts.method.clone())
             .uri(format!("{}{target}", self.base))
             .body(Full::new(body))
-            .map_err(|e| UpstreamError::Failed(e.to_string()))?;
+            .map_err(|e| self.failed(&e))?;
         for (name, value) in &parts.headers {
             if !HOP_BY_HOP.contains(&name.as_str()) {
                 request.headers_mut().append(name.clone(), value.clone());
@@ -138,12 +145,12 @@ impl Upstream {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| UpstreamError::Failed(chain(&e)))?;
+                .map_err(|e| self.failed(&e))?;
             let (head, body) = response.into_parts();
             let body = body
                 .collect()
                 .await
-                .map_err(|e| UpstreamError::Failed(chain(&e)))?
+                .map_err(|e| self.failed(&e))?
                 .to_bytes();
             Ok(Reply {
                 status: head.status.as_u16(),
@@ -157,6 +164,42 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    /// A failure, its message with the upstream's credentials masked (an error may quote the
+    /// URL).
+    fn failed(&self, err: &dyn std::error::Error) -> UpstreamError {
+        let text = chain(err);
+        UpstreamError::Failed(match self.base.split_once("://") {
+            Some((_, rest)) => match rest.split('/').next().and_then(|a| a.rsplit_once('@')) {
+                Some((credentials, _)) => {
+                    let text = text.replace(credentials, "<redacted>");
+                    match credentials.split_once(':') {
+                        Some((_, password)) if !password.is_empty() => {
+                            text.replace(password, "<redacted>")
+                        }
+                        _ => text,
+                    }
+                }
+                None => text,
+            },
+            None => text,
+        })
+    }
+}
+
+/// `url` with the `user:password` (or `user`) before `@` in its authority shown as
+/// `<redacted>`.
+pub fn mask_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 /// An error with its causes, `a: b: c`, so "connection refused" or a TLS reason shows.
 fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -167,4 +210,25 @@ fn chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_are_masked() {
+        assert_eq!(
+            mask_credentials("http://user:pa55@127.0.0.1:8/api?x=a@b"),
+            "http://<redacted>@127.0.0.1:8/api?x=a@b"
+        );
+        assert_eq!(
+            mask_credentials("https://api.tailscale.com"),
+            "https://api.tailscale.com"
+        );
+        assert_eq!(
+            mask_credentials("http://a@b@host"),
+            "http://<redacted>@host"
+        );
+    }
 }

@@ -225,3 +225,54 @@ impl Drop for TestUpstream {
         }
     }
 }
+
+/// Like [`start`], also returning the first line the server printed on stdout.
+pub fn start_showing(args: &[&str]) -> (Running, SocketAddr, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim_end().rsplit(' ').next().unwrap().to_string();
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("first line: {first}"));
+    (Running(Some(child)), addr.parse().unwrap(), first)
+}
+
+/// Runs `tailtape ARGS...` to its end, killing it after `limit`: the exit code (None if it
+/// had to be killed) and stderr.
+pub fn run_for(args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (code, stderr)
+}
