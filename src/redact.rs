@@ -150,7 +150,12 @@ impl Redactor {
         self.placeholders
             .insert(secret.to_string(), placeholder.clone());
         if secret.len() >= MIN_SECRET {
-            self.known.push(Known::new(secret, placeholder.clone()));
+            // Longest first, so that a secret holding another is replaced whole.
+            let at = self
+                .known
+                .partition_point(|k| k.secret.len() >= secret.len());
+            self.known
+                .insert(at, Known::new(secret, placeholder.clone()));
         }
         placeholder
     }
@@ -178,8 +183,16 @@ impl Redactor {
                 .find_iter(text)
                 .map(|m| m.as_str().to_string())
                 .collect();
-            for secret in found {
-                let placeholder = self.placeholder(&secret);
+            let mut replacements: Vec<(String, String)> = found
+                .into_iter()
+                .map(|secret| {
+                    let placeholder = self.placeholder(&secret);
+                    (secret, placeholder)
+                })
+                .collect();
+            // Longest first: a match may hold a shorter one (`tskey-auth` in a whole token).
+            replacements.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+            for (secret, placeholder) in replacements {
                 *text = text.replace(&secret, &placeholder);
             }
         }
@@ -427,6 +440,9 @@ struct Place<'a> {
 
 #[derive(Clone, Copy)]
 enum Part<'a> {
+    Method,
+    Path,
+    HeaderName,
     Header(&'a str),
     Query,
     Body,
@@ -440,6 +456,9 @@ enum Step<'a> {
 impl std::fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.part {
+            Part::Method => return write!(f, "{} method", self.side),
+            Part::Path => return write!(f, "{} path", self.side),
+            Part::HeaderName => return write!(f, "{} header name", self.side),
             Part::Header(name) => return write!(f, "{} header {name}", self.side),
             Part::Query => return write!(f, "{} query", self.side),
             Part::Body => write!(f, "{} body", self.side)?,
@@ -457,9 +476,21 @@ impl std::fmt::Display for Place<'_> {
     }
 }
 
-/// Calls `f(place, string)` for every string of an exchange: header values, the query, and
-/// every string in a body (JSON strings and object keys, text).
+/// Calls `f(place, string)` for every string of an exchange as the cassette holds it: the
+/// method and path, header names and values, the query, and every string in a body (JSON
+/// strings and object keys, text).
 fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)) {
+    for (part, line) in [
+        (Part::Method, &interaction.request.method),
+        (Part::Path, &interaction.request.path),
+    ] {
+        let place = Place {
+            side: "request",
+            part,
+            path: &[],
+        };
+        f(&place, line);
+    }
     for (side, headers, query, body) in [
         (
             "request",
@@ -480,6 +511,7 @@ fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)) {
             path: &[],
         };
         for (name, value) in headers {
+            f(&at(Part::HeaderName), name);
             f(&at(Part::Header(name)), value);
         }
         if let Some(query) = query {

@@ -132,7 +132,9 @@ fn stream_from(
             return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
                 line: e.line(),
-                column: e.column(),
+                // serde_json says column 0 at the very start of a line (an empty file, a file
+                // cut after a newline); columns count from 1.
+                column: e.column().max(1),
                 message: format!("not valid JSON: {}", strip_position(&e.to_string())),
             }));
         }
