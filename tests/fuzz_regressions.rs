@@ -43,6 +43,24 @@ fn a_cassette_cut_after_a_newline_names_column_1_of_the_next_line() {
     assert_eq!((line, column), (3, 1));
 }
 
+// cassette_edit, crash-fac3c81b: `".㖜"` was an error at column 6 of a 4-character line.
+// serde_json counts columns in bytes; a line with an accent (Amélie) put every later error
+// too far right.
+#[test]
+fn a_syntax_error_after_non_ascii_text_names_the_character_column() {
+    let plain = load_error("{\"note\": \"Amelie\" x}");
+    let accented = load_error("{\"note\": \"Amélie\" x}");
+    assert_eq!((accented.0, accented.1), (plain.0, plain.1));
+    let (line, column, _) = load_error("\".㖜\"");
+    let ascii = load_error("\".a\"");
+    assert_eq!((line, column), (ascii.0, ascii.1));
+    assert_eq!(
+        (line, column),
+        (1, 4),
+        "the closing quote, where serde_json stopped"
+    );
+}
+
 fn exchange(method: &str, path: &str, headers: &[(&str, &str)], response: Body) -> Interaction {
     Interaction {
         request: Request {

@@ -52,7 +52,7 @@ pub fn check_parse(text: &str) {
         }) => {
             assert_eq!(file, FILE);
             assert!(!message.is_empty(), "an error without a message");
-            check_place(text, line, column);
+            check_place(text, line, column, &message);
         }
         Err(err @ LoadError::Io { .. }) => panic!("parsing text did I/O: {err}"),
     }
@@ -61,7 +61,7 @@ pub fn check_parse(text: &str) {
 /// A 1-based line and column that lie inside `text` (or just past its end). Lines end at
 /// `\n`, as serde_json counts them, or at any of `\r\n`, `\r` and `\n`, as jsonc-parser and
 /// editors do; either reading will do.
-pub fn check_place(text: &str, line: usize, column: usize) {
+pub fn check_place(text: &str, line: usize, column: usize, message: &str) {
     let by_newline: Vec<&str> = text.split('\n').collect();
     let universal: Vec<&str> = text
         .split("\r\n")
@@ -75,7 +75,7 @@ pub fn check_place(text: &str, line: usize, column: usize) {
     };
     assert!(
         inside(&by_newline) || inside(&universal),
-        "line {line}, column {column} is not inside the text ({} lines)",
+        "{message}: line {line}, column {column} is not inside the text ({} lines): {text:?}",
         by_newline.len()
     );
 }
@@ -153,9 +153,9 @@ mod tests {
 
     #[test]
     fn places_lie_inside_the_text() {
-        check_place("ab\ncd", 2, 3);
-        check_place("{\r  'a'", 2, 3);
-        assert!(std::panic::catch_unwind(|| check_place("ab", 2, 1)).is_err());
-        assert!(std::panic::catch_unwind(|| check_place("ab", 1, 0)).is_err());
+        check_place("ab\ncd", 2, 3, "");
+        check_place("{\r  'a'", 2, 3, "");
+        assert!(std::panic::catch_unwind(|| check_place("ab", 2, 1, "")).is_err());
+        assert!(std::panic::catch_unwind(|| check_place("ab", 1, 0, "")).is_err());
     }
 }

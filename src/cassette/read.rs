@@ -132,9 +132,7 @@ fn stream_from(
             return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
                 line: e.line(),
-                // serde_json says column 0 at the very start of a line (an empty file, a file
-                // cut after a newline); columns count from 1.
-                column: e.column().max(1),
+                column: char_column(text, e.line(), e.column()),
                 message: format!("not valid JSON: {}", strip_position(&e.to_string())),
             }));
         }
@@ -150,6 +148,20 @@ fn stream_from(
         .and_then(header_from_map)
         .map_err(invalid)?;
     Ok((cassette, count))
+}
+
+/// The column, counted in characters from 1 as editors show it, of serde_json's error place:
+/// serde_json counts bytes, and says column 0 at the start of a line (an empty file, a file
+/// cut after a newline).
+fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let Some(row) = line.checked_sub(1).and_then(|i| text.split('\n').nth(i)) else {
+        return byte_column.max(1);
+    };
+    let mut end = byte_column.saturating_sub(1).min(row.len());
+    while !row.is_char_boundary(end) {
+        end -= 1;
+    }
+    row[..end].chars().count() + 1
 }
 
 fn strip_position(message: &str) -> &str {
