@@ -2,7 +2,7 @@
 //! each pinned by a test named after what went wrong: it must not panic, and it must give the
 //! answer a user can act on (an error in the right place; a cassette with no secret in it).
 
-use tailtape::body::Body;
+use tailtape::body::{Body, parse_hujson};
 use tailtape::cassette::{self, Headers, Interaction, LoadError, Request, Response};
 use tailtape::redact::Redactor;
 
@@ -59,6 +59,21 @@ fn a_syntax_error_after_non_ascii_text_names_the_character_column() {
         (1, 4),
         "the closing quote, where serde_json stopped"
     );
+}
+
+// hujson, crash-668ce2fb: `\nnull`, which serde_json reads as null, was a HuJSON error "no
+// value": jsonc-parser reads nothing as null, and null was taken for nothing.
+#[test]
+fn a_hujson_null_is_a_value() {
+    assert_eq!(parse_hujson("\nnull"), Ok(serde_json::Value::Null));
+    assert_eq!(
+        parse_hujson("// policy\nnull // none"),
+        Ok(serde_json::Value::Null)
+    );
+    for nothing in ["", "  \n", "// only a comment\n", "/* c */"] {
+        let err = parse_hujson(nothing).unwrap_err();
+        assert_eq!(err.message, "no value", "{nothing:?}");
+    }
 }
 
 fn exchange(method: &str, path: &str, headers: &[(&str, &str)], response: Body) -> Interaction {
