@@ -76,6 +76,19 @@ fn a_hujson_null_is_a_value() {
     }
 }
 
+// cassette_text, crash-1db37853 (tests/fuzz-regressions/): a cassette cut short, in the
+// recorder's layout, whose last "complete" interaction was not: closing it after that one still
+// left JSON open, and the error named line 261 of a 260-line file, inside what the closing
+// added.
+#[test]
+fn a_cut_cassette_that_cannot_be_closed_says_so() {
+    let text = include_str!("fuzz-regressions/cut-inside-an-interaction.json");
+    let (line, column, message) = load_error(text);
+    assert!(line <= text.split('\n').count(), "line {line}");
+    assert!(column >= 1);
+    assert!(message.contains("cannot be closed"), "{message}");
+}
+
 fn exchange(method: &str, path: &str, headers: &[(&str, &str)], response: Body) -> Interaction {
     Interaction {
         request: Request {

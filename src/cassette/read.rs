@@ -35,9 +35,12 @@ pub fn stream(
     });
     match first {
         Err(Truncated(closed)) => {
+            // An error in what the closing added says the closing failed, and is no place in
+            // the file to show.
+            let kept = &closed[..closed.len() - CLOSING.len()];
             let read = stream_from(file, &closed, handed, each).map_err(|stop| match stop {
-                Failed(err) => err,
-                Truncated(_) => not_closable(file),
+                Failed(err) if place_within(&err, kept) => err,
+                _ => not_closable(file),
             })?;
             eprintln!(
                 "tailtape: {file}: the file ends inside its interactions (a recording cut short?); \
@@ -86,7 +89,19 @@ fn close_open_array(text: &str) -> Option<String> {
     let cut = text[array..]
         .rfind("\n    }")
         .map_or(array, |end| array + end + "\n    }".len());
-    Some(format!("{}\n  ]\n}}\n", &text[..cut]))
+    Some(format!("{}{CLOSING}", &text[..cut]))
+}
+
+/// What [`close_open_array`] adds after the last complete interaction.
+const CLOSING: &str = "\n  ]\n}\n";
+
+/// Whether the error's line and column lie inside `text`.
+fn place_within(err: &LoadError, text: &str) -> bool {
+    let LoadError::Invalid { line, column, .. } = err else {
+        return true;
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    *line < lines.len() || (*line == lines.len() && *column <= lines[line - 1].chars().count())
 }
 
 /// Streams `text`, handing interactions from number `skip` on to `each` (the ones before were
