@@ -59,13 +59,19 @@ pub fn parse_hujson(text: &str) -> Result<Value, HujsonError> {
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
     };
-    match jsonc_parser::parse_to_serde_value::<Option<Value>>(text, &options) {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(HujsonError {
+    // jsonc-parser reads a text with no value (empty, or only comments) as null, so null is
+    // told from nothing by parsing again, on that rare path only.
+    let no_value = || {
+        jsonc_parser::parse_to_ast(text, &Default::default(), &options)
+            .is_ok_and(|parsed| parsed.value.is_none())
+    };
+    match jsonc_parser::parse_to_serde_value::<Value>(text, &options) {
+        Ok(Value::Null) if no_value() => Err(HujsonError {
             line: 1,
             column: 1,
             message: "no value".into(),
         }),
+        Ok(value) => Ok(value),
         Err(err) => Err(HujsonError {
             line: err.line_display(),
             column: err.column_display(),

@@ -94,10 +94,13 @@ pub fn stream_to_end(
         Ok((cassette, _)) => Ok((cassette, Ending::Closed)),
         Err(Failed(err)) => Err(err),
         Err(Truncated(cut)) => {
+            // An error in what the closing added says the closing failed, and is no place in
+            // the file to show.
+            let kept = &cut.closed[..cut.closed.len() - CLOSING.len()];
             let (cassette, complete) =
                 stream_from(file, &cut.closed, handed, each).map_err(|stop| match stop {
-                    Failed(err) => err,
-                    Truncated(_) => not_closable(file),
+                    Failed(err) if place_within(&err, kept) => err,
+                    _ => not_closable(file),
                 })?;
             let ending = Ending::Cut {
                 complete,
@@ -158,9 +161,21 @@ fn close_open_array(text: &str) -> Option<Closable> {
         .starts_with('{')
         .then(|| text[..text.len() - next.len()].matches('\n').count() + 1);
     Some(Closable {
-        closed: format!("{}\n  ]\n}}\n", &text[..cut]),
+        closed: format!("{}{CLOSING}", &text[..cut]),
         partial_line,
     })
+}
+
+/// What [`close_open_array`] adds after the last complete interaction.
+const CLOSING: &str = "\n  ]\n}\n";
+
+/// Whether the error's line and column lie inside `text`.
+fn place_within(err: &LoadError, text: &str) -> bool {
+    let LoadError::Invalid { line, column, .. } = err else {
+        return true;
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    *line < lines.len() || (*line == lines.len() && *column <= lines[line - 1].chars().count())
 }
 
 /// Streams `text`, handing interactions from number `skip` on to `each` (the ones before were
@@ -213,7 +228,7 @@ fn stream_from(
             return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
                 line: e.line(),
-                column: e.column(),
+                column: char_column(text, e.line(), e.column()),
                 message: format!("not valid JSON: {}", strip_position(&e.to_string())),
             }));
         }
@@ -229,6 +244,20 @@ fn stream_from(
         .and_then(header_from_map)
         .map_err(invalid)?;
     Ok((cassette, count))
+}
+
+/// The column, counted in characters from 1 as editors show it, of serde_json's error place:
+/// serde_json counts bytes, and says column 0 at the start of a line (an empty file, a file
+/// cut after a newline).
+fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let Some(row) = line.checked_sub(1).and_then(|i| text.split('\n').nth(i)) else {
+        return byte_column.max(1);
+    };
+    let mut end = byte_column.saturating_sub(1).min(row.len());
+    while !row.is_char_boundary(end) {
+        end -= 1;
+    }
+    row[..end].chars().count() + 1
 }
 
 fn strip_position(message: &str) -> &str {

@@ -1,7 +1,7 @@
-//! Walks over every string of an exchange: header values, the query, and every string in a
-//! body (JSON strings and object keys, text, binary bytes read as text), each with its
-//! [`Place`], which is written out (`response body /devices/0/name`) only when a leak is
-//! reported, so that a clean exchange is walked without building names.
+//! Walks over every string of an exchange: the method, path, header names and values, the
+//! query, and every string in a body (JSON strings and object keys, text, binary bytes read as
+//! text), each with its [`Place`], which is written out (`response body /devices/0/name`) only
+//! when a leak is reported, so that a clean exchange is walked without building names.
 
 use serde_json::Value;
 
@@ -19,6 +19,9 @@ pub struct Place<'a> {
 
 #[derive(Clone, Copy)]
 pub enum Part<'a> {
+    Method,
+    Path,
+    HeaderName,
     Header(&'a str),
     Query,
     Body,
@@ -32,6 +35,9 @@ pub enum Step<'a> {
 impl std::fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.part {
+            Part::Method => return write!(f, "{} method", self.side),
+            Part::Path => return write!(f, "{} path", self.side),
+            Part::HeaderName => return write!(f, "{} header name", self.side),
             Part::Header(name) => return write!(f, "{} header {name}", self.side),
             Part::Query => return write!(f, "{} query", self.side),
             Part::Body => write!(f, "{} body", self.side)?,
@@ -49,9 +55,21 @@ impl std::fmt::Display for Place<'_> {
     }
 }
 
-/// Calls `f(place, string)` for every string of an exchange: header values, the query, and
-/// every string in a body (JSON strings and object keys, text).
+/// Calls `f(place, string)` for every string of an exchange as the cassette holds it: the
+/// method and path, header names and values, the query, and every string in a body (JSON
+/// strings and object keys, text).
 pub fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)) {
+    for (part, line) in [
+        (Part::Method, &interaction.request.method),
+        (Part::Path, &interaction.request.path),
+    ] {
+        let place = Place {
+            side: "request",
+            part,
+            path: &[],
+        };
+        f(&place, line);
+    }
     for (side, headers, query, body) in [
         (
             "request",
@@ -72,6 +90,7 @@ pub fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)
             path: &[],
         };
         for (name, value) in headers {
+            f(&at(Part::HeaderName), name);
             f(&at(Part::Header(name)), value);
         }
         if let Some(query) = query {
