@@ -124,7 +124,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
         cases: args.junit.as_ref().map(|_| Vec::new()),
         ..Report::default()
     };
-    let sources = cassette::sources(&args.paths)?;
+    let sources = cassette::sources(&args.paths, args.strict)?;
     let mut progress = Progress::on_terminal(sources.len());
     for source in &sources {
         let name = source.name();

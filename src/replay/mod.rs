@@ -233,7 +233,7 @@ impl Replay {
         options: Options,
     ) -> Result<Replay, StartError> {
         let mut builder = Replay::builder(Contract::load(schemas)?, options);
-        for source in cassette::sources(paths)? {
+        for source in cassette::sources(paths, options.strict)? {
             let name = builder.cassette(&source.name());
             source.stream(|index, interaction| builder.add(&name, index, interaction))?;
         }
