@@ -27,7 +27,12 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         replay.interaction_count(),
         replay.cassette_count()
     );
-    http::run_until_signal(&args.listen, Arc::clone(&replay), &what)?;
+    http::run_until_signal(
+        &args.listen,
+        Arc::clone(&replay),
+        args.server.timeouts(),
+        &what,
+    )?;
 
     let report = replay.report();
     if let Some(path) = &args.report {
