@@ -1,5 +1,6 @@
 //! How a request finds its recorded answer (DESIGN.md, "Replay"). Two requests match when their
-//! fingerprints are equal: method; path, percent-decoded; query as a multiset of pairs; body as
+//! fingerprints are equal: method; path, percent-decoded segment by segment (an encoded `/`
+//! stays distinct from a real one); query as a multiset of pairs; body as
 //! a JSON value (key order and white space ignored), as a HuJSON value on operations that take
 //! HuJSON, as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
 //! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
@@ -131,12 +132,31 @@ impl Matcher {
     }
 }
 
-/// The documented operation of `request`, if any.
+/// The documented operation of `request`, if any, found on its normalised path (so that
+/// `/api/v2/%64evice/x` routes as `/api/v2/device/x`, while `a%2Fb` stays one segment).
 fn operation_of<'t>(table: &'t OperationTable, request: &Request) -> Option<&'t Operation> {
-    match table.lookup(&request.method, &request.path) {
+    match table.lookup(&request.method, &normalise_path(&request.path)) {
         Lookup::Found { operation, .. } => Some(operation),
         _ => None,
     }
+}
+
+/// `path` with each segment percent-decoded, except that an encoded `/` (and `%` itself) stays
+/// encoded: `a%2Fb` is one segment holding a slash, not two segments, so it must not match a
+/// recording of `a/b`. Two paths are the same request exactly when their normal forms are equal.
+pub fn normalise_path(path: &str) -> String {
+    if !path.contains('%') {
+        return path.to_string();
+    }
+    path.split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .replace('%', "%25")
+                .replace('/', "%2F")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A request reduced to what matching compares.
@@ -196,9 +216,7 @@ impl Form {
         };
         Form {
             method: request.method.to_ascii_uppercase(),
-            path: percent_encoding::percent_decode_str(&request.path)
-                .decode_utf8_lossy()
-                .into_owned(),
+            path: normalise_path(&request.path),
             query,
             headers,
             body,
@@ -302,5 +320,20 @@ fn canonical(value: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
         scalar => scalar.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_path;
+
+    #[test]
+    fn an_encoded_slash_stays_distinct_and_other_escapes_are_decoded() {
+        assert_eq!(normalise_path("/a/custom%3Ax"), "/a/custom:x");
+        assert_eq!(normalise_path("/a/b%2Fc"), "/a/b%2Fc");
+        assert_eq!(normalise_path("/a/b%2fc"), "/a/b%2Fc");
+        assert_ne!(normalise_path("/a/b%2Fc"), normalise_path("/a/b/c"));
+        assert_ne!(normalise_path("/a/b%252Fc"), normalise_path("/a/b%2Fc"));
+        assert_eq!(normalise_path("/plain/path"), "/plain/path");
     }
 }

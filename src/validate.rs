@@ -144,6 +144,9 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
 }
 
 pub fn command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.junit {
+        crate::report::ensure_writable(path)?;
+    }
     let report = validate(args)?;
     if let (Some(path), Some(cases)) = (&args.junit, &report.cases) {
         junit::write(path, "tailtape validate", cases, &report.findings)

@@ -222,3 +222,25 @@ fn strict_refuses_to_start_on_a_directory_without_cassettes() {
     assert!(stderr.contains(&want), "{stderr}");
     assert!(stdout.is_empty(), "it did not start serving");
 }
+
+/// `--report` into a missing directory used to fail only at exit, after the whole run.
+#[test]
+fn report_and_junit_paths_are_checked_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    for flag in ["--report", "--junit"] {
+        let target = missing.join("out.file");
+        let target = target.to_str().unwrap();
+
+        let (code, stdout, stderr) =
+            run_bounded(&["replay", flag, target, "--listen", "127.0.0.1:0"]);
+
+        assert_eq!(code, Some(2), "{flag}: {stdout}{stderr}");
+        let want = format!(
+            "{target}: the directory {} does not exist",
+            missing.display()
+        );
+        assert!(stderr.contains(&want), "{flag}: want {want} in {stderr}");
+        assert!(stdout.is_empty(), "{flag}: it did not start serving");
+    }
+}

@@ -383,3 +383,92 @@ fn the_journal_stays_bounded_under_a_flood_of_bad_requests() {
     assert_eq!(report.summary.not_listed, 100);
     assert!(!report.is_clean());
 }
+
+/// An encoded slash used to be decoded before matching, so `n5SUKe8CNTRL%2Froutes` (one
+/// segment) got the answer recorded for `n5SUKe8CNTRL/routes` (two).
+#[test]
+fn an_encoded_slash_does_not_match_a_recorded_real_one() {
+    let server = server(vec![bundled("routes.json")], Options::default());
+
+    let real = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL/routes");
+    let encoded = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL%2Froutes");
+    let lower = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL%2froutes");
+
+    assert_eq!(real.status, 200);
+    assert_eq!(encoded.status, 501);
+    assert_eq!(lower.status, 501);
+    let diff = encoded.json()["diff"].as_str().unwrap().to_string();
+    assert!(
+        diff.contains("+GET /api/v2/device/n5SUKe8CNTRL%2Froutes"),
+        "{diff}"
+    );
+}
+
+/// An empty `Authorization:` header used to pass as if it held a key.
+#[test]
+fn an_empty_or_blank_authorization_gets_401_like_a_missing_one() {
+    let server = server(vec![bundled("dns.json")], Options::default());
+    for header in [
+        "authorization:\r\n",
+        "authorization:    \r\n",
+        "authorization: \t \r\n",
+    ] {
+        let reply = send_raw(
+            server.addr(),
+            format!("GET /api/v2/tailnet/-/dns/preferences HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{header}\r\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(reply.status, 401, "{header:?}");
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("Authorization")
+        );
+    }
+    assert_eq!(
+        server.report().summary.requests,
+        0,
+        "refused before matching"
+    );
+}
+
+/// `HEAD` of a recorded `GET` used to get 501; it now gets the GET's status, headers and
+/// length, no body, and does not use up the GET's answer.
+#[test]
+fn head_is_answered_from_the_recorded_get_without_using_it_up() {
+    let server = server(vec![bundled("dns.json")], Options::default());
+    let target = "/api/v2/tailnet/-/dns/nameservers";
+    let head = send_raw(
+        server.addr(),
+        format!("HEAD {target} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{AUTH}\r\n").as_bytes(),
+    )
+    .unwrap();
+    let first_get = get(server.addr(), target);
+
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(
+        head.headers.contains("content-type: application/json"),
+        "{}",
+        head.headers
+    );
+    let length = format!("content-length: {}", first_get.body.len());
+    assert!(
+        head.headers.contains(&length),
+        "want {length} in {}",
+        head.headers
+    );
+    // The GET after the HEAD got the first recorded answer, as if the HEAD had not happened.
+    let recorded = bundled("dns.json").1;
+    let first = recorded
+        .interactions
+        .iter()
+        .find(|i| i.request.method == "GET" && i.request.path == target)
+        .unwrap();
+    match &first.response.body {
+        Body::Json(v) => assert_eq!(&first_get.json(), v),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.report().summary.unmatched, 0);
+}

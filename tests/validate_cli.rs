@@ -658,3 +658,30 @@ fn symlink_loops_and_linked_files_load_each_cassette_once() {
     assert_eq!(report["summary"]["cassettes"], 1);
     assert_eq!(report["summary"]["interactions"], 12);
 }
+
+/// `--junit` into a missing directory used to fail only after the whole validation ran: here
+/// the cassette is unreadable too, and the JUnit path is what gets reported, since it is
+/// checked first.
+#[test]
+fn junit_path_is_checked_before_validating() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let target = missing.join("report.xml");
+    let cassette = dir.path().join("not-there.json");
+
+    let run = tailtape(&[
+        "validate",
+        cassette.to_str().unwrap(),
+        "--junit",
+        target.to_str().unwrap(),
+    ]);
+
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let want = format!(
+        "{}: the directory {} does not exist",
+        target.display(),
+        missing.display()
+    );
+    assert!(run.stderr.contains(&want), "want {want} in {}", run.stderr);
+    assert!(!run.stderr.contains("not-there.json"), "{}", run.stderr);
+}

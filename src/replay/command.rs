@@ -10,8 +10,12 @@ use super::{Options, Replay};
 use crate::cli::ReplayArgs;
 use crate::http;
 use crate::junit;
+use crate::report;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    for path in args.report.iter().chain(&args.junit) {
+        report::ensure_writable(path)?;
+    }
     let options = Options {
         strict: args.strict,
         enforce: args.enforce,

@@ -140,15 +140,23 @@ struct Journal {
 }
 
 impl Journal {
-    /// The next recorded answer of `sequence` (its `indices`), counted as given; after the last
-    /// one the last again, or `None` when `strict`.
-    fn next_answer(&mut self, sequence: usize, indices: &[usize], strict: bool) -> Option<usize> {
+    /// The next recorded answer of `sequence` (its `indices`), counted as given (and, with
+    /// [`Use::Advance`], used up); after the last one the last again, or `None` when `strict`.
+    fn next_answer(
+        &mut self,
+        sequence: usize,
+        indices: &[usize],
+        strict: bool,
+        using: Use,
+    ) -> Option<usize> {
         let given = self.next[sequence];
         if given >= indices.len() && strict {
             return None;
         }
         let index = indices[given.min(indices.len() - 1)];
-        self.next[sequence] += 1;
+        if using == Use::Advance {
+            self.next[sequence] += 1;
+        }
         self.hits[index] += 1;
         Some(index)
     }
@@ -179,6 +187,13 @@ impl Journal {
             self.overflow.unmatched += 1;
         }
     }
+}
+
+/// Whether giving an answer moves its sequence on (`HEAD` answered from a `GET` does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Advance,
+    Peek,
 }
 
 /// How many unmatched requests, and how many requests with findings, a journal lists; more are
@@ -265,8 +280,25 @@ impl Replay {
     }
 
     /// Answers one request and writes it in the journal. Problems are logged to stderr.
+    ///
+    /// A `HEAD` with no recorded `HEAD` to match gets the answer the same `GET` would get next
+    /// (status, headers, the length of its body), without its body and without using it up.
     pub fn answer(&self, request: &Request) -> Answer {
-        if !request.headers.contains_key("authorization")
+        if request.method.eq_ignore_ascii_case("HEAD")
+            && self.matcher.find(self.contract.table(), request).is_none()
+        {
+            let get = Request {
+                method: "GET".into(),
+                ..request.clone()
+            };
+            return head_of(self.answer_with(&get, Use::Peek));
+        }
+        self.answer_with(request, Use::Advance)
+    }
+
+    fn answer_with(&self, request: &Request, using: Use) -> Answer {
+        let authorization = request.headers.get("authorization");
+        if authorization.is_none_or(|value| value.trim().is_empty())
             && self
                 .contract
                 .table()
@@ -274,7 +306,7 @@ impl Replay {
         {
             return Answer::json(
                 401,
-                json!({"message": "tailtape: this request has no Authorization header; the Tailscale API requires an API key or access token"}),
+                json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
             );
         }
         let mut issues = Vec::new();
@@ -311,7 +343,7 @@ impl Replay {
             return self.unmatched(request, "no recorded request matches".into());
         };
         let indices = self.matcher.sequence(sequence);
-        match journal.next_answer(sequence, indices, self.options.strict) {
+        match journal.next_answer(sequence, indices, self.options.strict, using) {
             Some(index) => self.recorded[index].answer.clone(),
             None => {
                 drop(journal);
@@ -328,9 +360,12 @@ impl Replay {
     /// recorded matches; nothing is journaled or logged. The recorder's `new` mode uses it.
     pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
         let sequence = self.matcher.find(self.contract.table(), request)?;
-        let index = self
-            .lock()
-            .next_answer(sequence, self.matcher.sequence(sequence), false)?;
+        let index = self.lock().next_answer(
+            sequence,
+            self.matcher.sequence(sequence),
+            false,
+            Use::Advance,
+        )?;
         Some(self.recorded[index].answer.clone())
     }
 
@@ -452,6 +487,18 @@ impl Replay {
 /// One finding as a log line on stderr.
 fn log(what: &str, issue: &Issue) {
     eprintln!("tailtape replay: {}: {what} {issue}", issue.level.as_str());
+}
+
+/// The answer to a `HEAD`: `answer`'s status and headers, with the length of its body and no
+/// body.
+fn head_of(answer: Answer) -> Answer {
+    let mut headers = answer.headers;
+    headers.push(("content-length".into(), answer.body.len().to_string()));
+    Answer {
+        status: answer.status,
+        headers,
+        body: Bytes::new(),
+    }
 }
 
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
