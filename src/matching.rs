@@ -8,13 +8,15 @@
 //! `key`, ...; see `redact.rs`): cassettes hold them redacted.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
-//! hash probe, whatever the cassette's size. When nothing matches, [`Matcher::nearest`] names
-//! the closest recorded request and shows a unified diff of the two.
+//! hash probe, whatever the cassette's size: a request is kept as the SHA-256 of its fingerprint
+//! and a rendering for diffs, not whole. When nothing matches, [`Matcher::nearest`] names the
+//! closest recorded request and shows a unified diff of the two. A body over [`BODY_SHOWN`]
+//! bytes is rendered as a [`summary`] (length, SHA-256, first bytes), so that neither memory nor
+//! the diff's time grows with a large body.
 
 use std::collections::HashMap;
+use std::io::Write;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 use similar::TextDiff;
 
@@ -26,10 +28,40 @@ use crate::routes::{Lookup, Media, Operation, OperationTable};
 /// What a secret field's value is compared as.
 const REDACTED: &str = "<redacted>";
 
+/// Bodies whose rendering is longer than this (in bytes) are shown by a [`summary`] instead.
+pub const BODY_SHOWN: usize = 4096;
+
+/// How many first bytes of a body a [`summary`] shows.
+const SUMMARY_HEAD: usize = 64;
+
+/// A body shown by its length, SHA-256 and first bytes: two summaries differ exactly when the
+/// bodies do, and the first bytes say what it was.
+pub fn summary(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut head = &bytes[..bytes.len().min(SUMMARY_HEAD)];
+    // Cut at a character boundary when the body is text.
+    while std::str::from_utf8(head).is_err_and(|e| e.error_len().is_none()) && !head.is_empty() {
+        head = &head[..head.len() - 1];
+    }
+    format!(
+        "<body of {} bytes, sha256 {}, begins {:?}>",
+        bytes.len(),
+        hex(digest.as_ref()),
+        String::from_utf8_lossy(head)
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a request's fingerprint: what lookup compares.
+type Fingerprint = [u8; 32];
+
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {
     /// Fingerprint -> sequence number.
-    by_fingerprint: HashMap<String, usize>,
+    by_fingerprint: HashMap<Fingerprint, usize>,
     /// Each sequence: indices of identical recorded requests, in recorded order.
     sequences: Vec<Vec<usize>>,
     /// Each recorded request rendered for diffs.
@@ -51,29 +83,41 @@ impl Matcher {
         table: &OperationTable,
         requests: impl IntoIterator<Item = &'r Request>,
     ) -> Self {
-        let mut matcher = Matcher {
+        let mut matcher = Matcher::empty();
+        for request in requests {
+            matcher.add(table, request);
+        }
+        matcher
+    }
+
+    /// A matcher with no recorded request yet; see [`Matcher::add`].
+    pub fn empty() -> Self {
+        Matcher {
             by_fingerprint: HashMap::new(),
             sequences: Vec::new(),
             rendered: Vec::new(),
             by_route: HashMap::new(),
-        };
-        for (index, request) in requests.into_iter().enumerate() {
-            let form = Form::of(operation_of(table, request), request);
-            let next = matcher.sequences.len();
-            let sequence = *matcher
-                .by_fingerprint
-                .entry(form.fingerprint())
-                .or_insert(next);
-            if sequence == next {
-                matcher.sequences.push(Vec::new());
-            }
-            matcher.sequences[sequence].push(index);
-            for route in form.routes() {
-                matcher.by_route.entry(route).or_default().push(index);
-            }
-            matcher.rendered.push(form.render());
         }
-        matcher
+    }
+
+    /// Adds the next recorded request (its index is the number added before it). Only its
+    /// fingerprint's hash and its rendering are kept, so the caller can drop the request.
+    pub fn add(&mut self, table: &OperationTable, request: &Request) {
+        let index = self.rendered.len();
+        let form = Form::of(operation_of(table, request), request);
+        let next = self.sequences.len();
+        let sequence = *self
+            .by_fingerprint
+            .entry(form.fingerprint())
+            .or_insert(next);
+        if sequence == next {
+            self.sequences.push(Vec::new());
+        }
+        self.sequences[sequence].push(index);
+        for route in form.routes() {
+            self.by_route.entry(route).or_default().push(index);
+        }
+        self.rendered.push(form.render());
     }
 
     /// The sequence of recorded requests identical to `request`, if any. With nothing recorded (a
@@ -223,30 +267,47 @@ impl Form {
         }
     }
 
-    /// Everything compared, as one string: equal fingerprints, equal requests.
-    fn fingerprint(&self) -> String {
-        let mut out = format!("{} {}\n", self.method, self.path);
+    /// The SHA-256 of everything compared, written out unambiguously: equal fingerprints,
+    /// equal requests. The text is hashed as it is written, never held whole.
+    fn fingerprint(&self) -> Fingerprint {
+        let mut out = Hashing(ring::digest::Context::new(&ring::digest::SHA256));
+        // Lengths before free text keep the parts apart (no value can fake a separator).
+        let mut part = |tag: &str, text: &str| {
+            let _ = write!(out, "{tag}{}:", text.len());
+            let _ = out.write_all(text.as_bytes());
+        };
+        part("M", &self.method);
+        part("P", &self.path);
         for (k, v) in &self.query {
-            out.push_str(&format!("?{k}={v}\n"));
+            part("Q", k);
+            part("=", v);
         }
         for (k, v) in &self.headers {
-            out.push_str(&format!("{k}: {v}\n"));
+            part("H", k);
+            part("=", v);
         }
         match &self.body {
-            CanonicalBody::Empty => {}
+            CanonicalBody::Empty => part("E", ""),
             CanonicalBody::Json(value) => {
-                out.push_str("json ");
-                out.push_str(&value.to_string());
+                part("J", "");
+                let _ = serde_json::to_writer(&mut out, value);
             }
             CanonicalBody::Pairs(pairs) => {
                 for (k, v) in pairs {
-                    out.push_str(&format!("form {k}={v}\n"));
+                    part("F", k);
+                    part("=", v);
                 }
             }
-            CanonicalBody::Text(text) => out.push_str(&format!("text {text}")),
-            CanonicalBody::Bytes(bytes) => out.push_str(&format!("bytes {}", BASE64.encode(bytes))),
+            CanonicalBody::Text(text) => part("T", text),
+            CanonicalBody::Bytes(bytes) => {
+                let _ = write!(out, "B{}:", bytes.len());
+                let _ = out.write_all(bytes);
+            }
         }
-        out
+        let digest = out.0.finish();
+        let mut fingerprint = [0; 32];
+        fingerprint.copy_from_slice(digest.as_ref());
+        fingerprint
     }
 
     /// A readable form for diffs: request line, significant headers, pretty body with sorted
@@ -271,7 +332,12 @@ impl Form {
                 .collect::<Vec<_>>()
                 .join("\n"),
             CanonicalBody::Text(text) => text.clone(),
-            CanonicalBody::Bytes(bytes) => format!("<{} bytes>", bytes.len()),
+            CanonicalBody::Bytes(bytes) => summary(bytes),
+        };
+        let body = if body.len() > BODY_SHOWN {
+            summary(body.as_bytes())
+        } else {
+            body
         };
         if !body.is_empty() {
             out.push('\n');
@@ -284,6 +350,20 @@ impl Form {
     /// Keys to look for the nearest request under: `METHOD path`, then `path`.
     fn routes(&self) -> [String; 2] {
         [format!("{} {}", self.method, self.path), self.path.clone()]
+    }
+}
+
+/// Feeds what is written to a SHA-256.
+struct Hashing(ring::digest::Context);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -58,13 +58,14 @@ pub struct Options {
 }
 
 /// Collects interactions one at a time, so a large cassette is never held whole: each is
-/// validated, its answer prepared as bytes, and only its request kept for the matcher.
+/// validated, its answer prepared as bytes, and its request handed to the matcher (which keeps
+/// a hash and a rendering of at most a few KiB) and dropped.
 pub struct Builder {
     contract: Contract,
     options: Options,
     cassettes: usize,
     recorded: Vec<Recorded>,
-    requests: Vec<Request>,
+    matcher: Matcher,
     recorded_findings: Vec<Finding>,
 }
 
@@ -90,15 +91,16 @@ impl Builder {
         self.recorded.push(Recorded {
             cassette: Arc::clone(cassette),
             index,
-            request_line: interaction.request.to_string(),
-            answer: prepare(&interaction.response),
+            request_line: clip(interaction.request.to_string(), TEXT_KEPT),
+            answer: prepare(interaction.response),
         });
-        self.requests.push(interaction.request);
+        self.matcher
+            .add(self.contract.table(), &interaction.request);
     }
 
-    /// Indexes the requests and starts an empty journal.
+    /// Starts an empty journal.
     pub fn build(self) -> Replay {
-        let matcher = Matcher::new(self.contract.table(), &self.requests);
+        let matcher = self.matcher;
         let journal = Journal {
             next: vec![0; matcher.sequence_count()],
             hits: vec![0; self.recorded.len()],
@@ -135,7 +137,10 @@ struct Journal {
     live_findings: Vec<Finding>,
     /// (number, request line) of each request that had findings.
     live_requests: Vec<(usize, String)>,
-    /// What did not fit under [`JOURNAL_LIMIT`].
+    /// Bytes of text the lists above hold.
+    bytes: usize,
+    limits: JournalLimits,
+    /// What did not fit under the limits.
     overflow: Overflow,
 }
 
@@ -161,12 +166,18 @@ impl Journal {
         Some(index)
     }
 
-    /// Keeps a request's findings while there is room, and counts them either way.
-    fn add_findings(&mut self, findings: Vec<Finding>, request: &Request) {
+    /// Keeps a request's findings (their text already clipped) and its request line while there
+    /// is room, and counts them either way.
+    fn add_findings(&mut self, findings: Vec<Finding>, line: String) {
         if findings.is_empty() {
             return;
         }
-        if self.live_requests.len() >= JOURNAL_LIMIT {
+        let size = line.len()
+            + findings
+                .iter()
+                .map(|f| f.issue.message.len() + f.issue.pointer.len() + FINDING_OVERHEAD)
+                .sum::<usize>();
+        if !self.has_room(self.live_requests.len(), size) {
             for finding in findings {
                 match finding.issue.level {
                     Level::Error => self.overflow.errors += 1,
@@ -175,19 +186,82 @@ impl Journal {
             }
             return;
         }
-        self.live_requests
-            .push((findings[0].interaction, request.to_string()));
+        self.bytes += size;
+        self.live_requests.push((findings[0].interaction, line));
         self.live_findings.extend(findings);
     }
 
     fn add_unmatched(&mut self, unmatched: Unmatched) {
-        if self.unmatched.len() < JOURNAL_LIMIT {
+        let size = unmatched.request.len()
+            + unmatched.reason.len()
+            + unmatched.diff.len()
+            + unmatched
+                .nearest
+                .as_ref()
+                .map_or(0, |n| n.request.len() + n.cassette.len());
+        if self.has_room(self.unmatched.len(), size) {
+            self.bytes += size;
             self.unmatched.push(unmatched);
         } else {
             self.overflow.unmatched += 1;
         }
     }
+
+    /// Whether a list holding `listed` entries can take one more of `size` bytes.
+    fn has_room(&self, listed: usize, size: usize) -> bool {
+        listed < self.limits.entries && self.bytes + size <= self.limits.bytes
+    }
 }
+
+/// How much a journal lists; beyond that it only counts (`summary.not_listed`), so a flood of
+/// bad or huge requests cannot exhaust memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLimits {
+    /// Unmatched requests listed, and requests with findings listed (each).
+    pub entries: usize,
+    /// Bytes of text (request lines, diffs, messages) all lists hold together.
+    pub bytes: usize,
+}
+
+impl Default for JournalLimits {
+    fn default() -> JournalLimits {
+        JournalLimits {
+            entries: JOURNAL_LIMIT,
+            bytes: JOURNAL_BYTES,
+        }
+    }
+}
+
+/// How many bytes of text a journal holds (16 MiB); more entries are only counted.
+pub const JOURNAL_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most a journal keeps of one request line, finding message or pointer (2 KiB).
+pub const TEXT_KEPT: usize = 2048;
+
+/// The most a journal keeps, and an answer shows, of one diff (16 KiB).
+pub const DIFF_KEPT: usize = 16 * 1024;
+
+/// What a finding costs besides its message and pointer (cassette, operation, rule, ...).
+const FINDING_OVERHEAD: usize = 64;
+
+/// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let total = text.len();
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("… ({cut} of {total} bytes shown)"));
+    text
+}
+
+/// How many unmatched requests, and how many requests with findings, a journal lists; more are
+/// only counted.
+pub const JOURNAL_LIMIT: usize = 1000;
 
 /// Whether giving an answer moves its sequence on (`HEAD` answered from a `GET` does not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,10 +269,6 @@ enum Use {
     Advance,
     Peek,
 }
-
-/// How many unmatched requests, and how many requests with findings, a journal lists; more are
-/// only counted.
-pub const JOURNAL_LIMIT: usize = 1000;
 
 pub struct Replay {
     contract: Contract,
@@ -261,9 +331,15 @@ impl Replay {
             options,
             cassettes: 0,
             recorded: Vec::new(),
-            requests: Vec::new(),
+            matcher: Matcher::empty(),
             recorded_findings: Vec::new(),
         }
+    }
+
+    /// The same replay with a journal bounded by `limits` instead of the defaults.
+    pub fn with_journal_limits(self, limits: JournalLimits) -> Replay {
+        self.lock().limits = limits;
+        self
     }
 
     /// The contract requests and recorded exchanges are checked against.
@@ -317,26 +393,30 @@ impl Replay {
         let mut journal = self.lock();
         journal.requests += 1;
         let number = journal.requests as usize - 1;
-        for issue in &issues {
-            log(&request.to_string(), issue);
-        }
+        let line = clip(request.to_string(), TEXT_KEPT);
         let findings: Vec<Finding> = issues
             .into_iter()
-            .map(|issue| Finding {
-                cassette: LIVE.into(),
-                interaction: number,
-                issue,
+            .map(|mut issue| {
+                // A message may quote the body (a 16 MiB string of the wrong type).
+                issue.message = clip(issue.message, TEXT_KEPT);
+                issue.pointer = clip(issue.pointer, TEXT_KEPT);
+                log(&line, &issue);
+                Finding {
+                    cassette: LIVE.into(),
+                    interaction: number,
+                    issue,
+                }
             })
             .collect();
         if self.options.enforce && invalid {
             let body = json!({
-                "message": format!("tailtape: {request} breaks the documented contract"),
+                "message": format!("tailtape: {line} breaks the documented contract"),
                 "findings": findings,
             });
-            journal.add_findings(findings, request);
+            journal.add_findings(findings, line);
             return Answer::json(400, body);
         }
-        journal.add_findings(findings, request);
+        journal.add_findings(findings, line);
 
         let Some(sequence) = sequence else {
             drop(journal);
@@ -372,10 +452,11 @@ impl Replay {
     fn unmatched(&self, request: &Request, reason: String) -> Answer {
         let nearest = self.matcher.nearest(self.contract.table(), request);
         let (nearest, diff) = match nearest {
-            Some(n) => (Some(self.reference(n.index)), n.diff),
+            Some(n) => (Some(self.reference(n.index)), clip(n.diff, DIFF_KEPT)),
             None => (None, String::new()),
         };
-        let mut message = format!("tailtape: {request}: {reason}");
+        let line = clip(request.to_string(), TEXT_KEPT);
+        let mut message = format!("tailtape: {line}: {reason}");
         if let Some(n) = &nearest {
             message.push_str(&format!(
                 "; nearest recorded request: {} ({} #{})\n{diff}",
@@ -385,7 +466,7 @@ impl Replay {
         eprintln!("tailtape replay: {message}");
         let body = json!({"message": message, "nearest": nearest, "diff": diff});
         self.lock().add_unmatched(Unmatched {
-            request: request.to_string(),
+            request: line,
             reason,
             nearest,
             diff,
@@ -471,6 +552,7 @@ impl Replay {
         *journal = Journal {
             next: vec![0; sequences],
             hits: vec![0; recorded],
+            limits: journal.limits,
             ..Journal::default()
         };
     }
@@ -502,22 +584,22 @@ fn head_of(answer: Answer) -> Answer {
 }
 
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
-fn prepare(response: &crate::cassette::Response) -> Answer {
+fn prepare(response: crate::cassette::Response) -> Answer {
+    let is_json = matches!(response.body, Body::Json(_));
     let mut headers: Vec<(String, String)> = response
         .headers
-        .iter()
+        .into_iter()
         .filter(|(name, _)| !NOT_REPLAYED.contains(&name.as_str()))
-        .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
-    let body = match &response.body {
-        Body::Empty => Bytes::new(),
-        Body::Json(value) => Bytes::from(value.to_string()),
-        Body::Text(text) => Bytes::from(text.clone()),
-        Body::Binary(bytes) => Bytes::from(bytes.clone()),
-    };
-    if matches!(response.body, Body::Json(_)) && !response.headers.contains_key("content-type") {
+    if is_json && !headers.iter().any(|(name, _)| name == "content-type") {
         headers.push(("content-type".into(), "application/json".into()));
     }
+    let body = match response.body {
+        Body::Empty => Bytes::new(),
+        Body::Json(value) => Bytes::from(value.to_string()),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+    };
     Answer {
         status: response.status,
         headers,
