@@ -80,6 +80,39 @@ pub struct ReplayArgs {
     /// one per unmatched or invalid request.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// How long a server (`replay`, `record`) waits on a client before closing its connection.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Close a connection whose next request head has not arrived within SECONDS (of
+    /// connecting, or of the last answer).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::http::DEFAULT_HEADER_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub header_timeout: u64,
+    /// Close a connection that has had no request in flight for SECONDS.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::http::DEFAULT_IDLE_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub idle_timeout: u64,
+}
+
+impl ServerArgs {
+    pub fn timeouts(&self) -> crate::http::Timeouts {
+        crate::http::Timeouts {
+            header_read: std::time::Duration::from_secs(self.header_timeout),
+            idle: std::time::Duration::from_secs(self.idle_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +158,8 @@ pub struct RecordArgs {
     /// secret; without it such an exchange is refused.
     #[arg(long)]
     pub allow_opaque_bodies: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,7 +16,7 @@ use crate::cli::CloseArgs;
 
 pub fn command(args: &CloseArgs) -> anyhow::Result<ExitCode> {
     let mut refused = false;
-    for source in cassette::sources(&args.paths)? {
+    for source in cassette::sources(&args.paths, true)? {
         let Source::File(path) = source else {
             continue;
         };

@@ -61,7 +61,7 @@ pub fn coverage(args: &CoverageArgs) -> anyhow::Result<Coverage> {
     let table = contract.table();
     let mut seen: Vec<BTreeSet<u16>> = vec![BTreeSet::new(); table.operations().len()];
     let mut undocumented = Vec::new();
-    for source in cassette::sources(&args.paths)? {
+    for source in cassette::sources(&args.paths, false)? {
         let name = source.name();
         source.stream(|index, interaction| {
             let request = &interaction.request;

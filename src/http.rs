@@ -3,22 +3,29 @@
 //! cassette [`Request`] under a body limit, and the [`Answer`] a handler returns. A bad request
 //! never takes a server down: hyper answers malformed HTTP itself, bodies over [`MAX_BODY`] get
 //! 413 without being read in full, and every other request reaches the handler.
+//!
+//! No client holds a connection for ever ([`Timeouts`]): a request head must arrive within the
+//! header timeout (hyper's `header_read_timeout`, which on HTTP/1.1 also runs while a kept-alive
+//! connection waits for its next request), and a connection with no request in flight for the
+//! idle timeout is shut down gracefully by a per-connection watchdog (hyper has no idle timeout
+//! of its own). HTTP/2 connections are also pinged every idle timeout, so a dead peer is noticed.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 
 use crate::body::Body;
 use crate::cassette::{Headers, Request};
@@ -27,6 +34,29 @@ use crate::cassette::{Headers, Request};
 pub const MAX_BODY: u64 = 16 * 1024 * 1024;
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(5);
+
+/// How long a server waits on a client before closing its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the connection's start (or its last answer) to the end of the next request's head.
+    pub header_read: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle: Duration,
+}
+
+/// Default header timeout, in seconds.
+pub const DEFAULT_HEADER_TIMEOUT: u64 = 30;
+/// Default idle timeout, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            header_read: Duration::from_secs(DEFAULT_HEADER_TIMEOUT),
+            idle: Duration::from_secs(DEFAULT_IDLE_TIMEOUT),
+        }
+    }
+}
 
 /// An HTTP answer, ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,13 +90,24 @@ pub trait Handler: Send + Sync + 'static {
 
 /// Serves `handler` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (up to a few seconds) and waits for the handler to be [drained](Handler::drained).
+/// Connections are closed after `timeouts`.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(timeouts.idle);
+    // Every connection holds a receiver; `closed()` completes when the last one has finished.
+    let (stop, stopping) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -81,22 +122,153 @@ pub async fn serve<H: Handler>(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let activity = Arc::new(Activity::default());
                 let handler = Arc::clone(&handler);
+                let watched = Arc::clone(&activity);
                 let service = service_fn(move |request| {
                     let handler = Arc::clone(&handler);
-                    async move { Ok::<_, Infallible>(to_response(handler.handle(request).await)) }
+                    let activity = Arc::clone(&watched);
+                    async move {
+                        activity.begin();
+                        let answer = handler.handle(request).await;
+                        activity.end();
+                        Ok::<_, Infallible>(to_response(answer))
+                    }
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
+                tokio::spawn(drive(connection, activity, timeouts, stopping.clone()));
             }
             () = &mut shutdown => break,
         }
     }
-    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+    drop(stopping);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(DRAIN, stop.closed()).await;
     handler.drained().await;
+}
+
+/// Runs one connection to its end, shutting it down gracefully (in-flight requests finish) when
+/// the server stops or when it has been quiet too long (see [`Activity::quiet_for`]).
+async fn drive<C>(
+    connection: C,
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<()>,
+) where
+    C: Future + GracefulShutdown,
+{
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => break,
+            _ = stop.changed(), if !closing => {
+                closing = true;
+                connection.as_mut().shut_down();
+            }
+            () = activity.quiet_for(timeouts), if !closing => {
+                closing = true;
+                connection.as_mut().shut_down();
+            }
+        }
+    }
+}
+
+/// A connection that can finish what it is doing and then close.
+trait GracefulShutdown {
+    fn shut_down(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, E> GracefulShutdown for auto::Connection<'static, I, S, E>
+where
+    auto::Connection<'static, I, S, E>: Future,
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: hyper::body::Body + Send + 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// What a connection's watchdog watches: requests in flight, whether there was one, and when
+/// the last one ended (or the connection opened).
+struct Activity {
+    state: Mutex<State>,
+    /// Wakes the watchdog when a request ends, so that it starts counting from there.
+    ended: Notify,
+}
+
+#[derive(Clone, Copy)]
+struct State {
+    in_flight: usize,
+    served: bool,
+    since: Instant,
+}
+
+impl Default for Activity {
+    fn default() -> Activity {
+        Activity {
+            state: Mutex::new(State {
+                in_flight: 0,
+                served: false,
+                since: Instant::now(),
+            }),
+            ended: Notify::new(),
+        }
+    }
+}
+
+impl Activity {
+    fn begin(&self) {
+        let mut state = self.lock();
+        state.in_flight += 1;
+        state.served = true;
+    }
+
+    fn end(&self) {
+        let mut state = self.lock();
+        state.in_flight -= 1;
+        state.since = Instant::now();
+        drop(state);
+        self.ended.notify_one();
+    }
+
+    /// Completes once no request has been in flight for `timeouts.idle`, or, on a connection
+    /// that has not begun a request yet, for `timeouts.header_read` (until then the auto
+    /// builder is still reading the protocol preface and hyper's own timer is not running).
+    async fn quiet_for(&self, timeouts: Timeouts) {
+        loop {
+            let state = *self.lock();
+            let limit = if state.served {
+                timeouts.idle
+            } else {
+                timeouts.header_read
+            };
+            let quiet = state.since.elapsed();
+            if state.in_flight == 0 && quiet >= limit {
+                return;
+            }
+            let wait = if state.in_flight == 0 {
+                limit - quiet
+            } else {
+                limit
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.ended.notified() => {}
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 fn to_response(answer: Answer) -> hyper::Response<Full<Bytes>> {
@@ -184,6 +356,7 @@ pub fn to_headers(map: &hyper::HeaderMap) -> Headers {
 pub fn run_until_signal<H: Handler>(
     listen: &str,
     handler: Arc<H>,
+    timeouts: Timeouts,
     what: &str,
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -193,33 +366,38 @@ pub fn run_until_signal<H: Handler>(
         .block_on(TcpListener::bind(listen))
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
+    let stop = {
+        let _runtime = runtime.enter();
+        stop_signal()?
+    };
     let mut stdout = std::io::stdout();
     std::io::Write::write_all(&mut stdout, format!("{what} on http://{addr}\n").as_bytes())?;
     std::io::Write::flush(&mut stdout)?;
-    runtime.block_on(serve(listener, handler, stop_signal()));
+    runtime.block_on(serve(listener, handler, timeouts, stop));
     Ok(())
 }
 
-/// Completes on SIGINT or SIGTERM: what stops a server started from the command line.
-pub async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// A future that completes on SIGINT or SIGTERM: what stops a server started from the command
+/// line. The handlers are installed when this returns, not when the future is first polled, so
+/// a signal sent as soon as the base URL is printed stops the server gracefully instead of
+/// killing it. Call it inside the runtime.
+pub fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! How a request finds its recorded answer (DESIGN.md, "Replay"). Two requests match when their
-//! fingerprints are equal: method; path, percent-decoded; query as a multiset of pairs; body as
+//! fingerprints are equal: method; path, percent-decoded segment by segment (an encoded `/`
+//! stays distinct from a real one); query as a multiset of pairs; body as
 //! a JSON value (key order and white space ignored), as a HuJSON value on operations that take
 //! HuJSON, as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
 //! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
@@ -7,13 +8,15 @@
 //! `key`, `apiKey`, ...; see `redact/fields.rs`): cassettes hold them redacted.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
-//! hash probe, whatever the cassette's size. When nothing matches, [`Matcher::nearest`] names
-//! the closest recorded request and shows a unified diff of the two.
+//! hash probe, whatever the cassette's size: a request is kept as the SHA-256 of its fingerprint
+//! and a rendering for diffs, not whole. When nothing matches, [`Matcher::nearest`] names the
+//! closest recorded request and shows a unified diff of the two. A body over [`BODY_SHOWN`]
+//! bytes is rendered as a [`summary`] (length, SHA-256, first bytes), so that neither memory nor
+//! the diff's time grows with a large body.
 
 use std::collections::HashMap;
+use std::io::Write;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 use similar::TextDiff;
 
@@ -25,10 +28,40 @@ use crate::routes::{Lookup, Media, Operation, OperationTable};
 /// What a secret field's value is compared as.
 const REDACTED: &str = "<redacted>";
 
+/// Bodies whose rendering is longer than this (in bytes) are shown by a [`summary`] instead.
+pub const BODY_SHOWN: usize = 4096;
+
+/// How many first bytes of a body a [`summary`] shows.
+const SUMMARY_HEAD: usize = 64;
+
+/// A body shown by its length, SHA-256 and first bytes: two summaries differ exactly when the
+/// bodies do, and the first bytes say what it was.
+pub fn summary(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut head = &bytes[..bytes.len().min(SUMMARY_HEAD)];
+    // Cut at a character boundary when the body is text.
+    while std::str::from_utf8(head).is_err_and(|e| e.error_len().is_none()) && !head.is_empty() {
+        head = &head[..head.len() - 1];
+    }
+    format!(
+        "<body of {} bytes, sha256 {}, begins {:?}>",
+        bytes.len(),
+        hex(digest.as_ref()),
+        String::from_utf8_lossy(head)
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a request's fingerprint: what lookup compares.
+type Fingerprint = [u8; 32];
+
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {
     /// Fingerprint -> sequence number.
-    by_fingerprint: HashMap<String, usize>,
+    by_fingerprint: HashMap<Fingerprint, usize>,
     /// Each sequence: indices of identical recorded requests, in recorded order.
     sequences: Vec<Vec<usize>>,
     /// Each recorded request rendered for diffs.
@@ -50,29 +83,41 @@ impl Matcher {
         table: &OperationTable,
         requests: impl IntoIterator<Item = &'r Request>,
     ) -> Self {
-        let mut matcher = Matcher {
+        let mut matcher = Matcher::empty();
+        for request in requests {
+            matcher.add(table, request);
+        }
+        matcher
+    }
+
+    /// A matcher with no recorded request yet; see [`Matcher::add`].
+    pub fn empty() -> Self {
+        Matcher {
             by_fingerprint: HashMap::new(),
             sequences: Vec::new(),
             rendered: Vec::new(),
             by_route: HashMap::new(),
-        };
-        for (index, request) in requests.into_iter().enumerate() {
-            let form = Form::of(operation_of(table, request), request);
-            let next = matcher.sequences.len();
-            let sequence = *matcher
-                .by_fingerprint
-                .entry(form.fingerprint())
-                .or_insert(next);
-            if sequence == next {
-                matcher.sequences.push(Vec::new());
-            }
-            matcher.sequences[sequence].push(index);
-            for route in form.routes() {
-                matcher.by_route.entry(route).or_default().push(index);
-            }
-            matcher.rendered.push(form.render());
         }
-        matcher
+    }
+
+    /// Adds the next recorded request (its index is the number added before it). Only its
+    /// fingerprint's hash and its rendering are kept, so the caller can drop the request.
+    pub fn add(&mut self, table: &OperationTable, request: &Request) {
+        let index = self.rendered.len();
+        let form = Form::of(operation_of(table, request), request);
+        let next = self.sequences.len();
+        let sequence = *self
+            .by_fingerprint
+            .entry(form.fingerprint())
+            .or_insert(next);
+        if sequence == next {
+            self.sequences.push(Vec::new());
+        }
+        self.sequences[sequence].push(index);
+        for route in form.routes() {
+            self.by_route.entry(route).or_default().push(index);
+        }
+        self.rendered.push(form.render());
     }
 
     /// The sequence of recorded requests identical to `request`, if any. With nothing recorded (a
@@ -131,12 +176,31 @@ impl Matcher {
     }
 }
 
-/// The documented operation of `request`, if any.
+/// The documented operation of `request`, if any, found on its normalised path (so that
+/// `/api/v2/%64evice/x` routes as `/api/v2/device/x`, while `a%2Fb` stays one segment).
 fn operation_of<'t>(table: &'t OperationTable, request: &Request) -> Option<&'t Operation> {
-    match table.lookup(&request.method, &request.path) {
+    match table.lookup(&request.method, &normalise_path(&request.path)) {
         Lookup::Found { operation, .. } => Some(operation),
         _ => None,
     }
+}
+
+/// `path` with each segment percent-decoded, except that an encoded `/` (and `%` itself) stays
+/// encoded: `a%2Fb` is one segment holding a slash, not two segments, so it must not match a
+/// recording of `a/b`. Two paths are the same request exactly when their normal forms are equal.
+pub fn normalise_path(path: &str) -> String {
+    if !path.contains('%') {
+        return path.to_string();
+    }
+    path.split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .replace('%', "%25")
+                .replace('/', "%2F")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A request reduced to what matching compares.
@@ -196,39 +260,54 @@ impl Form {
         };
         Form {
             method: request.method.to_ascii_uppercase(),
-            path: percent_encoding::percent_decode_str(&request.path)
-                .decode_utf8_lossy()
-                .into_owned(),
+            path: normalise_path(&request.path),
             query,
             headers,
             body,
         }
     }
 
-    /// Everything compared, as one string: equal fingerprints, equal requests.
-    fn fingerprint(&self) -> String {
-        let mut out = format!("{} {}\n", self.method, self.path);
+    /// The SHA-256 of everything compared, written out unambiguously: equal fingerprints,
+    /// equal requests. The text is hashed as it is written, never held whole.
+    fn fingerprint(&self) -> Fingerprint {
+        let mut out = Hashing(ring::digest::Context::new(&ring::digest::SHA256));
+        // Lengths before free text keep the parts apart (no value can fake a separator).
+        let mut part = |tag: &str, text: &str| {
+            let _ = write!(out, "{tag}{}:", text.len());
+            let _ = out.write_all(text.as_bytes());
+        };
+        part("M", &self.method);
+        part("P", &self.path);
         for (k, v) in &self.query {
-            out.push_str(&format!("?{k}={v}\n"));
+            part("Q", k);
+            part("=", v);
         }
         for (k, v) in &self.headers {
-            out.push_str(&format!("{k}: {v}\n"));
+            part("H", k);
+            part("=", v);
         }
         match &self.body {
-            CanonicalBody::Empty => {}
+            CanonicalBody::Empty => part("E", ""),
             CanonicalBody::Json(value) => {
-                out.push_str("json ");
-                out.push_str(&value.to_string());
+                part("J", "");
+                let _ = serde_json::to_writer(&mut out, value);
             }
             CanonicalBody::Pairs(pairs) => {
                 for (k, v) in pairs {
-                    out.push_str(&format!("form {k}={v}\n"));
+                    part("F", k);
+                    part("=", v);
                 }
             }
-            CanonicalBody::Text(text) => out.push_str(&format!("text {text}")),
-            CanonicalBody::Bytes(bytes) => out.push_str(&format!("bytes {}", BASE64.encode(bytes))),
+            CanonicalBody::Text(text) => part("T", text),
+            CanonicalBody::Bytes(bytes) => {
+                let _ = write!(out, "B{}:", bytes.len());
+                let _ = out.write_all(bytes);
+            }
         }
-        out
+        let digest = out.0.finish();
+        let mut fingerprint = [0; 32];
+        fingerprint.copy_from_slice(digest.as_ref());
+        fingerprint
     }
 
     /// A readable form for diffs: request line, significant headers, pretty body with sorted
@@ -253,7 +332,12 @@ impl Form {
                 .collect::<Vec<_>>()
                 .join("\n"),
             CanonicalBody::Text(text) => text.clone(),
-            CanonicalBody::Bytes(bytes) => format!("<{} bytes>", bytes.len()),
+            CanonicalBody::Bytes(bytes) => summary(bytes),
+        };
+        let body = if body.len() > BODY_SHOWN {
+            summary(body.as_bytes())
+        } else {
+            body
         };
         if !body.is_empty() {
             out.push('\n');
@@ -266,6 +350,20 @@ impl Form {
     /// Keys to look for the nearest request under: `METHOD path`, then `path`.
     fn routes(&self) -> [String; 2] {
         [format!("{} {}", self.method, self.path), self.path.clone()]
+    }
+}
+
+/// Feeds what is written to a SHA-256.
+struct Hashing(ring::digest::Context);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -302,5 +400,20 @@ fn canonical(value: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
         scalar => scalar.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_path;
+
+    #[test]
+    fn an_encoded_slash_stays_distinct_and_other_escapes_are_decoded() {
+        assert_eq!(normalise_path("/a/custom%3Ax"), "/a/custom:x");
+        assert_eq!(normalise_path("/a/b%2Fc"), "/a/b%2Fc");
+        assert_eq!(normalise_path("/a/b%2fc"), "/a/b%2Fc");
+        assert_ne!(normalise_path("/a/b%2Fc"), normalise_path("/a/b/c"));
+        assert_ne!(normalise_path("/a/b%252Fc"), normalise_path("/a/b%2Fc"));
+        assert_eq!(normalise_path("/plain/path"), "/plain/path");
     }
 }

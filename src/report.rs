@@ -1,6 +1,9 @@
 //! The replay journal: what a replay server answered and what it could not. `GET
 //! /__tailtape/report` returns it as JSON, `--report FILE` writes it on exit, and `--strict`
-//! turns anything unmatched, unused or invalid into exit code 1.
+//! turns anything unmatched, unused or invalid into exit code 1. [`ensure_writable`] checks a
+//! report's path (this one or a JUnit file) at start, so a typo fails before a run, not after.
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -99,4 +102,45 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes") + "\n"
     }
+}
+
+/// A report file that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: the directory {dir} does not exist")]
+    NoDirectory { path: String, dir: String },
+    #[error("{path}: cannot be written: {source}")]
+    NotWritable {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Checks that the file at `path` can be written later: its directory exists and the file can
+/// be created or appended to. Nothing is left behind: a file created for the check is removed.
+pub fn ensure_writable(path: &Path) -> Result<(), OutputError> {
+    let name = || path.display().to_string();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(OutputError::NoDirectory {
+            path: name(),
+            dir: dir.display().to_string(),
+        });
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|source| OutputError::NotWritable {
+            path: name(),
+            source,
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }

@@ -156,7 +156,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
         cases: args.junit.as_ref().map(|_| Vec::new()),
         ..Report::default()
     };
-    let sources = cassette::sources(&args.paths)?;
+    let sources = cassette::sources(&args.paths, args.strict)?;
     let mut progress = Progress::on_terminal(sources.len());
     for source in &sources {
         let name = source.name();
@@ -179,6 +179,9 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Report> {
 }
 
 pub fn command(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.junit {
+        crate::report::ensure_writable(path)?;
+    }
     let report = validate(args)?;
     if let (Some(path), Some(cases)) = (&args.junit, &report.cases) {
         junit::write(path, "tailtape validate", cases, &report.findings)

@@ -186,3 +186,61 @@ fn a_key_in_a_query_reaches_neither_the_log_nor_the_report() {
         assert!(!text.contains(KEY));
     }
 }
+
+/// Runs `tailtape ARGS...` to its exit, killed after 10 s if it is still running (a server that
+/// started when it should not have): exit code (None if killed), stdout, stderr.
+fn run_bounded(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn strict_refuses_to_start_on_a_directory_without_cassettes() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().display().to_string();
+
+    let (code, stdout, stderr) =
+        run_bounded(&["replay", "--strict", "--listen", "127.0.0.1:0", &name]);
+
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    let want = format!("{name}: no cassettes (*.json) in this directory");
+    assert!(stderr.contains(&want), "{stderr}");
+    assert!(stdout.is_empty(), "it did not start serving");
+}
+
+/// `--report` into a missing directory used to fail only at exit, after the whole run.
+#[test]
+fn report_and_junit_paths_are_checked_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    for flag in ["--report", "--junit"] {
+        let target = missing.join("out.file");
+        let target = target.to_str().unwrap();
+
+        let (code, stdout, stderr) =
+            run_bounded(&["replay", flag, target, "--listen", "127.0.0.1:0"]);
+
+        assert_eq!(code, Some(2), "{flag}: {stdout}{stderr}");
+        let want = format!(
+            "{target}: the directory {} does not exist",
+            missing.display()
+        );
+        assert!(stderr.contains(&want), "{flag}: want {want} in {stderr}");
+        assert!(stdout.is_empty(), "{flag}: it did not start serving");
+    }
+}

@@ -383,3 +383,209 @@ fn the_journal_stays_bounded_under_a_flood_of_bad_requests() {
     assert_eq!(report.summary.not_listed, 100);
     assert!(!report.is_clean());
 }
+
+/// An encoded slash used to be decoded before matching, so `n5SUKe8CNTRL%2Froutes` (one
+/// segment) got the answer recorded for `n5SUKe8CNTRL/routes` (two).
+#[test]
+fn an_encoded_slash_does_not_match_a_recorded_real_one() {
+    let server = server(vec![bundled("routes.json")], Options::default());
+
+    let real = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL/routes");
+    let encoded = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL%2Froutes");
+    let lower = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL%2froutes");
+
+    assert_eq!(real.status, 200);
+    assert_eq!(encoded.status, 501);
+    assert_eq!(lower.status, 501);
+    let diff = encoded.json()["diff"].as_str().unwrap().to_string();
+    assert!(
+        diff.contains("+GET /api/v2/device/n5SUKe8CNTRL%2Froutes"),
+        "{diff}"
+    );
+}
+
+/// An empty `Authorization:` header used to pass as if it held a key.
+#[test]
+fn an_empty_or_blank_authorization_gets_401_like_a_missing_one() {
+    let server = server(vec![bundled("dns.json")], Options::default());
+    for header in [
+        "authorization:\r\n",
+        "authorization:    \r\n",
+        "authorization: \t \r\n",
+    ] {
+        let reply = send_raw(
+            server.addr(),
+            format!("GET /api/v2/tailnet/-/dns/preferences HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{header}\r\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(reply.status, 401, "{header:?}");
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("Authorization")
+        );
+    }
+    assert_eq!(
+        server.report().summary.requests,
+        0,
+        "refused before matching"
+    );
+}
+
+/// `HEAD` of a recorded `GET` used to get 501; it now gets the GET's status, headers and
+/// length, no body, and does not use up the GET's answer.
+#[test]
+fn head_is_answered_from_the_recorded_get_without_using_it_up() {
+    let server = server(vec![bundled("dns.json")], Options::default());
+    let target = "/api/v2/tailnet/-/dns/nameservers";
+    let head = send_raw(
+        server.addr(),
+        format!("HEAD {target} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{AUTH}\r\n").as_bytes(),
+    )
+    .unwrap();
+    let first_get = get(server.addr(), target);
+
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(
+        head.headers.contains("content-type: application/json"),
+        "{}",
+        head.headers
+    );
+    let length = format!("content-length: {}", first_get.body.len());
+    assert!(
+        head.headers.contains(&length),
+        "want {length} in {}",
+        head.headers
+    );
+    // The GET after the HEAD got the first recorded answer, as if the HEAD had not happened.
+    let recorded = bundled("dns.json").1;
+    let first = recorded
+        .interactions
+        .iter()
+        .find(|i| i.request.method == "GET" && i.request.path == target)
+        .unwrap();
+    match &first.response.body {
+        Body::Json(v) => assert_eq!(&first_get.json(), v),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.report().summary.unmatched, 0);
+}
+
+/// A routes request whose body carries a 1 MiB string, different each time.
+fn huge_routes_request(n: usize) -> Request {
+    let filler = format!("{n}-{}", "a".repeat(1024 * 1024));
+    Request {
+        method: "POST".into(),
+        path: "/api/v2/device/n5SUKe8CNTRL/routes".into(),
+        query: None,
+        headers: [
+            ("authorization".to_string(), "Bearer x".to_string()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ]
+        .into(),
+        body: Body::Json(serde_json::json!({"routes": ["10.0.0.0/16", filler]})),
+    }
+}
+
+/// 30 unmatched 16 MiB POSTs used to take replay from 21 MB to 802 MB, and the report to
+/// 503 MB: each entry held the whole body in its diff and finding. Now a large body is
+/// summarised (length, SHA-256, first bytes) and the text kept per entry is clipped.
+#[test]
+fn large_unmatched_posts_keep_the_journal_small_and_still_name_the_nearest() {
+    let replay = Replay::new(
+        Contract::load(None).unwrap(),
+        vec![bundled("routes.json")],
+        Options::default(),
+    );
+    for n in 0..20 {
+        let answer = replay.answer(&huge_routes_request(n));
+
+        assert_eq!(answer.status, 501);
+        assert!(
+            answer.body.len() < 64 * 1024,
+            "answer of {} bytes",
+            answer.body.len()
+        );
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("nearest recorded request: POST /api/v2/device/n5SUKe8CNTRL/routes"),
+            "{message}"
+        );
+        let diff = body["diff"].as_str().unwrap();
+        assert!(diff.contains("-    \"10.0.0.0/16\""), "{diff}");
+        assert!(
+            diff.contains("+<body of 104"),
+            "the received body, summarised: {diff}"
+        );
+        assert!(diff.contains("sha256 "), "{diff}");
+        assert!(
+            diff.contains(&format!(
+                "begins \"{{\\n  \\\"routes\\\": [\\n    \\\"10.0.0.0/16\\\",\\n    \\\"{n}-aaa"
+            )),
+            "{diff}"
+        );
+    }
+
+    let report = replay.report();
+
+    assert_eq!(report.summary.unmatched, 20);
+    assert_eq!(
+        report.unmatched.len(),
+        20,
+        "all listed: each entry is small"
+    );
+    let json = report.to_json();
+    assert!(json.len() < 512 * 1024, "report of {} bytes", json.len());
+    for finding in &report.findings {
+        assert!(
+            finding.issue.message.len() <= 4096,
+            "{}",
+            finding.issue.message.len()
+        );
+    }
+}
+
+#[test]
+fn the_journal_stops_listing_at_its_byte_cap_and_counts_the_rest() {
+    let cap = 16 * 1024;
+    let replay = Replay::new(
+        Contract::load(None).unwrap(),
+        vec![bundled("routes.json")],
+        Options::default(),
+    )
+    .with_journal_limits(tailtape::replay::JournalLimits {
+        entries: 1000,
+        bytes: cap,
+    });
+    let body = |n: usize| {
+        let routes: Vec<String> = (0..300).map(|i| format!("10.{n}.{i}.0/24")).collect();
+        serde_json::json!({ "routes": routes })
+    };
+    for n in 0..100 {
+        let request = Request {
+            body: Body::Json(body(n)),
+            ..huge_routes_request(0)
+        };
+        assert_eq!(replay.answer(&request).status, 501);
+    }
+
+    let report = replay.report();
+
+    assert_eq!(report.summary.unmatched, 100);
+    assert!(report.unmatched.len() < 100, "{}", report.unmatched.len());
+    assert!(!report.unmatched.is_empty());
+    assert_eq!(
+        report.summary.not_listed,
+        100 - report.unmatched.len(),
+        "the rest is counted"
+    );
+    let kept: usize = report
+        .unmatched
+        .iter()
+        .map(|u| u.request.len() + u.reason.len() + u.diff.len())
+        .sum();
+    assert!(kept <= cap, "{kept} bytes kept");
+}

@@ -6,12 +6,13 @@
 
 mod claim;
 mod read;
+mod strict;
 mod write;
 
 pub use claim::{Claim, ClaimError, Holds};
 pub use read::{Ending, stream, stream_to_end};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -112,6 +113,8 @@ pub enum LoadError {
         column: usize,
         message: String,
     },
+    #[error("{dir}: no cassettes (*.json) in this directory")]
+    NoCassettes { dir: String },
 }
 
 /// A cassette to load: a file on disk or one of the bundled cassettes.
@@ -168,12 +171,17 @@ pub fn bundled() -> Vec<Source> {
         .collect()
 }
 
-/// Expands the command-line arguments: files as given, directories searched (recursively) for
-/// `*.json` in sorted order; no argument means the bundled cassettes.
-pub fn sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
+/// Expands the command-line arguments: files as given, directories searched (recursively,
+/// following symbolic links) for `*.json` in sorted order; no argument means the bundled
+/// cassettes. A directory is searched once however many links lead to it (a link loop ends
+/// there), and a file reached twice is loaded once. A directory holding no cassette is an
+/// error when `strict`, and otherwise a warning on stderr: a mistyped path must not pass as
+/// "0 cassettes, no errors".
+pub fn sources(paths: &[PathBuf], strict: bool) -> Result<Vec<Source>, LoadError> {
     if paths.is_empty() {
         return Ok(bundled());
     }
+    let mut walk = Walk::default();
     let mut out = Vec::new();
     for path in paths {
         let io_err = |source| LoadError::Io {
@@ -182,26 +190,54 @@ pub fn sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
         };
         if std::fs::metadata(path).map_err(io_err)?.is_dir() {
             let mut found = Vec::new();
-            collect_json_files(path, &mut found).map_err(io_err)?;
+            walk.collect_json_files(path, &mut found).map_err(io_err)?;
             found.sort();
+            found.retain(|file| walk.first_time(file));
+            if found.is_empty() {
+                let err = LoadError::NoCassettes {
+                    dir: path.display().to_string(),
+                };
+                if strict {
+                    return Err(err);
+                }
+                eprintln!("tailtape: warning: {err}");
+            }
             out.extend(found.into_iter().map(Source::File));
-        } else {
+        } else if walk.first_time(path) {
             out.push(Source::File(path.clone()));
         }
     }
     Ok(out)
 }
 
-fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_json_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
+/// What a directory walk has seen, by canonical path.
+#[derive(Default)]
+struct Walk {
+    dirs: HashSet<PathBuf>,
+    files: HashSet<PathBuf>,
+}
+
+impl Walk {
+    /// Whether `file` (by its canonical path; as given if it has none) was not seen before.
+    fn first_time(&mut self, file: &Path) -> bool {
+        let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        self.files.insert(canonical)
     }
-    Ok(())
+
+    fn collect_json_files(&mut self, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if !self.dirs.insert(std::fs::canonicalize(dir)?) {
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                self.collect_json_files(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads and checks the cassette at `path`.

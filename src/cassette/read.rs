@@ -12,6 +12,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::strict::{DUPLICATE_KEY, StrictValue, duplicate_key};
 use super::{
     Cassette, FORMAT_VERSION, Headers, Interaction, LoadError, Recorded, Request, Response,
 };
@@ -225,11 +226,16 @@ fn stream_from(
             {
                 return Err(Truncated(cut));
             }
+            let message = strip_position(&e.to_string()).to_string();
             return Err(Failed(LoadError::Invalid {
                 file: file.to_string(),
                 line: e.line(),
                 column: char_column(text, e.line(), e.column()),
-                message: format!("not valid JSON: {}", strip_position(&e.to_string())),
+                message: if message.starts_with(DUPLICATE_KEY) {
+                    message
+                } else {
+                    format!("not valid JSON: {message}")
+                },
             }));
         }
         (Ok(top), None) => Value::Object(top),
@@ -311,6 +317,9 @@ impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for TopSeed<'_, F> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut top = Map::new();
         while let Some(key) = map.next_key::<String>()? {
+            if top.contains_key(&key) {
+                return Err(duplicate_key(&key));
+            }
             if key == "interactions" {
                 map.next_value_seed(InteractionsSeed {
                     each: &mut *self.each,
@@ -319,7 +328,7 @@ impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for TopSeed<'_, F> {
                 top.insert(key, Value::Array(Vec::new()));
                 continue;
             }
-            let value: Value = map.next_value()?;
+            let value = map.next_value_seed(StrictValue)?;
             if key == "tailtape" && value.as_u64() != Some(FORMAT_VERSION) {
                 *self.problem = Some((
                     "/tailtape".into(),
@@ -357,7 +366,7 @@ impl<'de, F: FnMut(usize, Interaction)> Visitor<'de> for InteractionsSeed<'_, F>
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element_seed(StrictValue)? {
             match interaction_from_value(index, value) {
                 Ok(interaction) => (self.each)(index, interaction),
                 Err(problem) => {
@@ -388,7 +397,7 @@ fn interaction_from_value(index: usize, value: Value) -> Result<Interaction, Pro
         method: take_string(&mut req, "method").unwrap_or_default(),
         path: take_string(&mut req, "path").unwrap_or_default(),
         query: take_string(&mut req, "query"),
-        headers: take_headers(&mut req),
+        headers: take_headers(&mut req, &at("/request/headers"))?,
         body: take_body(&mut req).map_err(|m| located(at("/request/base64"), m))?,
     };
     let status = resp.shift_remove("status").and_then(|s| s.as_u64());
@@ -396,7 +405,7 @@ fn interaction_from_value(index: usize, value: Value) -> Result<Interaction, Pro
         status: status
             .and_then(|s| u16::try_from(s).ok())
             .unwrap_or_default(),
-        headers: take_headers(&mut resp),
+        headers: take_headers(&mut resp, &at("/response/headers"))?,
         body: take_body(&mut resp).map_err(|m| located(at("/response/base64"), m))?,
     };
     Ok(Interaction {
@@ -478,16 +487,40 @@ fn take_string(map: &mut Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn take_headers(map: &mut Map<String, Value>) -> Headers {
-    match map.shift_remove("headers") {
-        Some(Value::Object(h)) => h
-            .into_iter()
-            .filter_map(|(k, v)| match v {
-                Value::String(s) => Some((k, s)),
-                _ => None,
-            })
-            .collect(),
-        _ => Headers::new(),
+/// The headers at `pointer`; a value HTTP cannot carry (a line break or another control
+/// character) is an error here rather than a header silently dropped at replay.
+fn take_headers(map: &mut Map<String, Value>, pointer: &str) -> Result<Headers, Problem> {
+    let mut headers = Headers::new();
+    if let Some(Value::Object(h)) = map.shift_remove("headers") {
+        for (name, value) in h {
+            let Value::String(value) = value else {
+                continue;
+            };
+            if let Some(bad) = value.chars().find(|&c| forbidden_in_header(c)) {
+                let place = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                let message = format!(
+                    "{place}: header value holds {}, which HTTP does not allow in a header",
+                    describe_char(bad)
+                );
+                return Err((place, message));
+            }
+            headers.insert(name, value);
+        }
+    }
+    Ok(headers)
+}
+
+/// What RFC 9110 forbids in a field value: control characters other than horizontal tab
+/// (CR and LF among them) and DEL.
+fn forbidden_in_header(c: char) -> bool {
+    (c.is_ascii_control() && c != '\t') || c == '\u{7f}'
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        '\r' => "a carriage return (CR)".into(),
+        '\n' => "a line feed (LF)".into(),
+        _ => format!("the control character U+{:04X}", c as u32),
     }
 }
 

@@ -55,7 +55,12 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     } else {
         format!("tailtape record: recording {upstream_url} into {name}")
     };
-    http::run_until_signal(&args.listen, Arc::clone(&recorder), &what)?;
+    http::run_until_signal(
+        &args.listen,
+        Arc::clone(&recorder),
+        args.server.timeouts(),
+        &what,
+    )?;
 
     let mut recorder =
         Arc::try_unwrap(recorder).map_err(|_| anyhow::anyhow!("the server did not stop"))?;

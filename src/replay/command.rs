@@ -10,8 +10,12 @@ use super::{Options, Replay};
 use crate::cli::ReplayArgs;
 use crate::http;
 use crate::junit;
+use crate::report;
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    for path in args.report.iter().chain(&args.junit) {
+        report::ensure_writable(path)?;
+    }
     let options = Options {
         strict: args.strict,
         enforce: args.enforce,
@@ -27,7 +31,12 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         replay.interaction_count(),
         replay.cassette_count()
     );
-    http::run_until_signal(&args.listen, Arc::clone(&replay), &what)?;
+    http::run_until_signal(
+        &args.listen,
+        Arc::clone(&replay),
+        args.server.timeouts(),
+        &what,
+    )?;
 
     let report = replay.report();
     if let Some(path) = &args.report {

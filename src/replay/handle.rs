@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::{Replay, serve};
+use crate::http::Timeouts;
 use crate::report::Report;
 
 /// A running replay server.
@@ -53,6 +54,15 @@ impl ReplayServer {
 
     /// Starts `replay` on `addr` (`127.0.0.1:0` picks a free port).
     pub fn start_on(replay: Replay, addr: &str) -> std::io::Result<ReplayServer> {
+        ReplayServer::start_with(replay, addr, Timeouts::default())
+    }
+
+    /// Starts `replay` on `addr`, closing connections after `timeouts`.
+    pub fn start_with(
+        replay: Replay,
+        addr: &str,
+        timeouts: Timeouts,
+    ) -> std::io::Result<ReplayServer> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -65,7 +75,7 @@ impl ReplayServer {
         let thread = std::thread::Builder::new()
             .name("tailtape-replay".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, serving, async {
+                runtime.block_on(serve(listener, serving, timeouts, async {
                     let _ = stopped.await;
                 }))
             })?;

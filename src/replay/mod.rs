@@ -13,6 +13,7 @@
 
 mod command;
 mod handle;
+mod journal;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use serde_json::json;
 pub use crate::http::{Answer, MAX_BODY};
 pub use command::command;
 pub use handle::ReplayServer;
+pub use journal::{DIFF_KEPT, JOURNAL_BYTES, JOURNAL_LIMIT, JournalLimits, TEXT_KEPT};
 pub use server::{DEFAULT_LISTEN, serve};
 
 use crate::body::Body;
@@ -31,8 +33,9 @@ use crate::cassette::{self, Cassette, Interaction, Request};
 use crate::finding::{Finding, Issue, Level};
 use crate::junit::Case;
 use crate::matching::Matcher;
-use crate::report::{InteractionRef, Matched, Overflow, Report, Unmatched};
+use crate::report::{InteractionRef, Matched, Report, Unmatched};
 use crate::schema::Contract;
+use journal::{Journal, Use, clip};
 
 /// Why a replay could not start: bad schemas or a bad cassette.
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +61,14 @@ pub struct Options {
 }
 
 /// Collects interactions one at a time, so a large cassette is never held whole: each is
-/// validated, its answer prepared as bytes, and only its request kept for the matcher.
+/// validated, its answer prepared as bytes, and its request handed to the matcher (which keeps
+/// a hash and a rendering of at most a few KiB) and dropped.
 pub struct Builder {
     contract: Contract,
     options: Options,
     cassettes: usize,
     recorded: Vec<Recorded>,
-    requests: Vec<Request>,
+    matcher: Matcher,
     recorded_findings: Vec<Finding>,
 }
 
@@ -90,15 +94,16 @@ impl Builder {
         self.recorded.push(Recorded {
             cassette: Arc::clone(cassette),
             index,
-            request_line: interaction.request.to_string(),
-            answer: prepare(&interaction.response),
+            request_line: clip(interaction.request.to_string(), TEXT_KEPT),
+            answer: prepare(interaction.response),
         });
-        self.requests.push(interaction.request);
+        self.matcher
+            .add(self.contract.table(), &interaction.request);
     }
 
-    /// Indexes the requests and starts an empty journal.
+    /// Starts an empty journal.
     pub fn build(self) -> Replay {
-        let matcher = Matcher::new(self.contract.table(), &self.requests);
+        let matcher = self.matcher;
         let journal = Journal {
             next: vec![0; matcher.sequence_count()],
             hits: vec![0; self.recorded.len()],
@@ -123,67 +128,6 @@ struct Recorded {
     request_line: String,
     answer: Answer,
 }
-
-#[derive(Default)]
-struct Journal {
-    requests: u64,
-    /// Per matcher sequence: how many of its answers were given.
-    next: Vec<usize>,
-    /// Per recorded interaction: how many requests it answered.
-    hits: Vec<u64>,
-    unmatched: Vec<Unmatched>,
-    live_findings: Vec<Finding>,
-    /// (number, request line) of each request that had findings.
-    live_requests: Vec<(usize, String)>,
-    /// What did not fit under [`JOURNAL_LIMIT`].
-    overflow: Overflow,
-}
-
-impl Journal {
-    /// The next recorded answer of `sequence` (its `indices`), counted as given; after the last
-    /// one the last again, or `None` when `strict`.
-    fn next_answer(&mut self, sequence: usize, indices: &[usize], strict: bool) -> Option<usize> {
-        let given = self.next[sequence];
-        if given >= indices.len() && strict {
-            return None;
-        }
-        let index = indices[given.min(indices.len() - 1)];
-        self.next[sequence] += 1;
-        self.hits[index] += 1;
-        Some(index)
-    }
-
-    /// Keeps a request's findings while there is room, and counts them either way.
-    fn add_findings(&mut self, findings: Vec<Finding>, request: &Request) {
-        if findings.is_empty() {
-            return;
-        }
-        if self.live_requests.len() >= JOURNAL_LIMIT {
-            for finding in findings {
-                match finding.issue.level {
-                    Level::Error => self.overflow.errors += 1,
-                    Level::Warning => self.overflow.warnings += 1,
-                }
-            }
-            return;
-        }
-        self.live_requests
-            .push((findings[0].interaction, request.to_string()));
-        self.live_findings.extend(findings);
-    }
-
-    fn add_unmatched(&mut self, unmatched: Unmatched) {
-        if self.unmatched.len() < JOURNAL_LIMIT {
-            self.unmatched.push(unmatched);
-        } else {
-            self.overflow.unmatched += 1;
-        }
-    }
-}
-
-/// How many unmatched requests, and how many requests with findings, a journal lists; more are
-/// only counted.
-pub const JOURNAL_LIMIT: usize = 1000;
 
 pub struct Replay {
     contract: Contract,
@@ -233,7 +177,7 @@ impl Replay {
         options: Options,
     ) -> Result<Replay, StartError> {
         let mut builder = Replay::builder(Contract::load(schemas)?, options);
-        for source in cassette::sources(paths)? {
+        for source in cassette::sources(paths, options.strict)? {
             let name = builder.cassette(&source.name());
             source.stream(|index, interaction| builder.add(&name, index, interaction))?;
         }
@@ -246,9 +190,15 @@ impl Replay {
             options,
             cassettes: 0,
             recorded: Vec::new(),
-            requests: Vec::new(),
+            matcher: Matcher::empty(),
             recorded_findings: Vec::new(),
         }
+    }
+
+    /// The same replay with a journal bounded by `limits` instead of the defaults.
+    pub fn with_journal_limits(self, limits: JournalLimits) -> Replay {
+        self.lock().limits = limits;
+        self
     }
 
     /// The contract requests and recorded exchanges are checked against.
@@ -265,8 +215,25 @@ impl Replay {
     }
 
     /// Answers one request and writes it in the journal. Problems are logged to stderr.
+    ///
+    /// A `HEAD` with no recorded `HEAD` to match gets the answer the same `GET` would get next
+    /// (status, headers, the length of its body), without its body and without using it up.
     pub fn answer(&self, request: &Request) -> Answer {
-        if !request.headers.contains_key("authorization")
+        if request.method.eq_ignore_ascii_case("HEAD")
+            && self.matcher.find(self.contract.table(), request).is_none()
+        {
+            let get = Request {
+                method: "GET".into(),
+                ..request.clone()
+            };
+            return head_of(self.answer_with(&get, Use::Peek));
+        }
+        self.answer_with(request, Use::Advance)
+    }
+
+    fn answer_with(&self, request: &Request, using: Use) -> Answer {
+        let authorization = request.headers.get("authorization");
+        if authorization.is_none_or(|value| value.trim().is_empty())
             && self
                 .contract
                 .table()
@@ -274,7 +241,7 @@ impl Replay {
         {
             return Answer::json(
                 401,
-                json!({"message": "tailtape: this request has no Authorization header; the Tailscale API requires an API key or access token"}),
+                json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
             );
         }
         let mut issues = Vec::new();
@@ -285,33 +252,37 @@ impl Replay {
         let mut journal = self.lock();
         journal.requests += 1;
         let number = journal.requests as usize - 1;
-        for issue in &issues {
-            log(&request.to_string(), issue);
-        }
+        let line = clip(request.to_string(), TEXT_KEPT);
         let findings: Vec<Finding> = issues
             .into_iter()
-            .map(|issue| Finding {
-                cassette: LIVE.into(),
-                interaction: number,
-                issue,
+            .map(|mut issue| {
+                // A message may quote the body (a 16 MiB string of the wrong type).
+                issue.message = clip(issue.message, TEXT_KEPT);
+                issue.pointer = clip(issue.pointer, TEXT_KEPT);
+                log(&line, &issue);
+                Finding {
+                    cassette: LIVE.into(),
+                    interaction: number,
+                    issue,
+                }
             })
             .collect();
         if self.options.enforce && invalid {
             let body = json!({
-                "message": format!("tailtape: {request} breaks the documented contract"),
+                "message": format!("tailtape: {line} breaks the documented contract"),
                 "findings": findings,
             });
-            journal.add_findings(findings, request);
+            journal.add_findings(findings, line);
             return Answer::json(400, body);
         }
-        journal.add_findings(findings, request);
+        journal.add_findings(findings, line);
 
         let Some(sequence) = sequence else {
             drop(journal);
             return self.unmatched(request, "no recorded request matches".into());
         };
         let indices = self.matcher.sequence(sequence);
-        match journal.next_answer(sequence, indices, self.options.strict) {
+        match journal.next_answer(sequence, indices, self.options.strict, using) {
             Some(index) => self.recorded[index].answer.clone(),
             None => {
                 drop(journal);
@@ -328,19 +299,23 @@ impl Replay {
     /// recorded matches; nothing is journaled or logged. The recorder's `new` mode uses it.
     pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
         let sequence = self.matcher.find(self.contract.table(), request)?;
-        let index = self
-            .lock()
-            .next_answer(sequence, self.matcher.sequence(sequence), false)?;
+        let index = self.lock().next_answer(
+            sequence,
+            self.matcher.sequence(sequence),
+            false,
+            Use::Advance,
+        )?;
         Some(self.recorded[index].answer.clone())
     }
 
     fn unmatched(&self, request: &Request, reason: String) -> Answer {
         let nearest = self.matcher.nearest(self.contract.table(), request);
         let (nearest, diff) = match nearest {
-            Some(n) => (Some(self.reference(n.index)), n.diff),
+            Some(n) => (Some(self.reference(n.index)), clip(n.diff, DIFF_KEPT)),
             None => (None, String::new()),
         };
-        let mut message = format!("tailtape: {request}: {reason}");
+        let line = clip(request.to_string(), TEXT_KEPT);
+        let mut message = format!("tailtape: {line}: {reason}");
         if let Some(n) = &nearest {
             message.push_str(&format!(
                 "; nearest recorded request: {} ({} #{})\n{diff}",
@@ -350,7 +325,7 @@ impl Replay {
         eprintln!("tailtape replay: {message}");
         let body = json!({"message": message, "nearest": nearest, "diff": diff});
         self.lock().add_unmatched(Unmatched {
-            request: request.to_string(),
+            request: line,
             reason,
             nearest,
             diff,
@@ -436,6 +411,7 @@ impl Replay {
         *journal = Journal {
             next: vec![0; sequences],
             hits: vec![0; recorded],
+            limits: journal.limits,
             ..Journal::default()
         };
     }
@@ -454,23 +430,35 @@ fn log(what: &str, issue: &Issue) {
     eprintln!("tailtape replay: {}: {what} {issue}", issue.level.as_str());
 }
 
+/// The answer to a `HEAD`: `answer`'s status and headers, with the length of its body and no
+/// body.
+fn head_of(answer: Answer) -> Answer {
+    let mut headers = answer.headers;
+    headers.push(("content-length".into(), answer.body.len().to_string()));
+    Answer {
+        status: answer.status,
+        headers,
+        body: Bytes::new(),
+    }
+}
+
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
-fn prepare(response: &crate::cassette::Response) -> Answer {
+fn prepare(response: crate::cassette::Response) -> Answer {
+    let is_json = matches!(response.body, Body::Json(_));
     let mut headers: Vec<(String, String)> = response
         .headers
-        .iter()
+        .into_iter()
         .filter(|(name, _)| !NOT_REPLAYED.contains(&name.as_str()))
-        .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
-    let body = match &response.body {
-        Body::Empty => Bytes::new(),
-        Body::Json(value) => Bytes::from(value.to_string()),
-        Body::Text(text) => Bytes::from(text.clone()),
-        Body::Binary(bytes) => Bytes::from(bytes.clone()),
-    };
-    if matches!(response.body, Body::Json(_)) && !response.headers.contains_key("content-type") {
+    if is_json && !headers.iter().any(|(name, _)| name == "content-type") {
         headers.push(("content-type".into(), "application/json".into()));
     }
+    let body = match response.body {
+        Body::Empty => Bytes::new(),
+        Body::Json(value) => Bytes::from(value.to_string()),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+    };
     Answer {
         status: response.status,
         headers,

@@ -10,14 +10,19 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use super::Replay;
-use crate::http::{self, Answer, Handler, read_request};
+use crate::http::{self, Answer, Handler, Timeouts, read_request};
 
 /// Where `tailtape replay` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8383";
 
 /// Serves `replay` on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, replay: Arc<Replay>, shutdown: impl Future<Output = ()>) {
-    http::serve(listener, replay, shutdown).await
+pub async fn serve(
+    listener: TcpListener,
+    replay: Arc<Replay>,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) {
+    http::serve(listener, replay, timeouts, shutdown).await
 }
 
 impl Handler for Replay {

@@ -1,0 +1,152 @@
+//! The replay journal as it is kept: per-sequence positions and per-interaction hits, the
+//! unmatched requests and the findings on requests received, all within [`JournalLimits`], so
+//! that a flood of bad or huge requests cannot exhaust memory: text is clipped per entry, and
+//! what does not fit is only counted (`summary.not_listed`). `report.rs` is the form it is read
+//! in.
+
+use crate::finding::{Finding, Level};
+use crate::report::{Overflow, Unmatched};
+
+#[derive(Default)]
+pub(super) struct Journal {
+    pub(super) requests: u64,
+    /// Per matcher sequence: how many of its answers were given.
+    pub(super) next: Vec<usize>,
+    /// Per recorded interaction: how many requests it answered.
+    pub(super) hits: Vec<u64>,
+    pub(super) unmatched: Vec<Unmatched>,
+    pub(super) live_findings: Vec<Finding>,
+    /// (number, request line) of each request that had findings.
+    pub(super) live_requests: Vec<(usize, String)>,
+    /// Bytes of text the lists above hold.
+    pub(super) bytes: usize,
+    pub(super) limits: JournalLimits,
+    /// What did not fit under the limits.
+    pub(super) overflow: Overflow,
+}
+
+impl Journal {
+    /// The next recorded answer of `sequence` (its `indices`), counted as given (and, with
+    /// [`Use::Advance`], used up); after the last one the last again, or `None` when `strict`.
+    pub(super) fn next_answer(
+        &mut self,
+        sequence: usize,
+        indices: &[usize],
+        strict: bool,
+        using: Use,
+    ) -> Option<usize> {
+        let given = self.next[sequence];
+        if given >= indices.len() && strict {
+            return None;
+        }
+        let index = indices[given.min(indices.len() - 1)];
+        if using == Use::Advance {
+            self.next[sequence] += 1;
+        }
+        self.hits[index] += 1;
+        Some(index)
+    }
+
+    /// Keeps a request's findings (their text already clipped) and its request line while there
+    /// is room, and counts them either way.
+    pub(super) fn add_findings(&mut self, findings: Vec<Finding>, line: String) {
+        if findings.is_empty() {
+            return;
+        }
+        let size = line.len()
+            + findings
+                .iter()
+                .map(|f| f.issue.message.len() + f.issue.pointer.len() + FINDING_OVERHEAD)
+                .sum::<usize>();
+        if !self.has_room(self.live_requests.len(), size) {
+            for finding in findings {
+                match finding.issue.level {
+                    Level::Error => self.overflow.errors += 1,
+                    Level::Warning => self.overflow.warnings += 1,
+                }
+            }
+            return;
+        }
+        self.bytes += size;
+        self.live_requests.push((findings[0].interaction, line));
+        self.live_findings.extend(findings);
+    }
+
+    pub(super) fn add_unmatched(&mut self, unmatched: Unmatched) {
+        let size = unmatched.request.len()
+            + unmatched.reason.len()
+            + unmatched.diff.len()
+            + unmatched
+                .nearest
+                .as_ref()
+                .map_or(0, |n| n.request.len() + n.cassette.len());
+        if self.has_room(self.unmatched.len(), size) {
+            self.bytes += size;
+            self.unmatched.push(unmatched);
+        } else {
+            self.overflow.unmatched += 1;
+        }
+    }
+
+    /// Whether a list holding `listed` entries can take one more of `size` bytes.
+    fn has_room(&self, listed: usize, size: usize) -> bool {
+        listed < self.limits.entries && self.bytes + size <= self.limits.bytes
+    }
+}
+
+/// How much a journal lists; beyond that it only counts (`summary.not_listed`), so a flood of
+/// bad or huge requests cannot exhaust memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLimits {
+    /// Unmatched requests listed, and requests with findings listed (each).
+    pub entries: usize,
+    /// Bytes of text (request lines, diffs, messages) all lists hold together.
+    pub bytes: usize,
+}
+
+impl Default for JournalLimits {
+    fn default() -> JournalLimits {
+        JournalLimits {
+            entries: JOURNAL_LIMIT,
+            bytes: JOURNAL_BYTES,
+        }
+    }
+}
+
+/// How many bytes of text a journal holds (16 MiB); more entries are only counted.
+pub const JOURNAL_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most a journal keeps of one request line, finding message or pointer (2 KiB).
+pub const TEXT_KEPT: usize = 2048;
+
+/// The most a journal keeps, and an answer shows, of one diff (16 KiB).
+pub const DIFF_KEPT: usize = 16 * 1024;
+
+/// What a finding costs besides its message and pointer (cassette, operation, rule, ...).
+const FINDING_OVERHEAD: usize = 64;
+
+/// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut.
+pub(super) fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let total = text.len();
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("… ({cut} of {total} bytes shown)"));
+    text
+}
+
+/// How many unmatched requests, and how many requests with findings, a journal lists; more are
+/// only counted.
+pub const JOURNAL_LIMIT: usize = 1000;
+
+/// Whether giving an answer moves its sequence on (`HEAD` answered from a `GET` does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Use {
+    Advance,
+    Peek,
+}

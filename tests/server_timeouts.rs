@@ -1,0 +1,153 @@
+//! Every server closes connections a client leaves hanging: `--header-timeout` for a request
+//! head that never completes, `--idle-timeout` for a kept-alive connection with nothing in
+//! flight. Before these existed, 10 idle connections held for 70 s were never closed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Reads until the server closes the connection; how long that took, or `None` if it was still
+/// open after `limit`. Returns everything read too.
+fn wait_for_close(conn: &mut TcpStream, limit: Duration) -> (Option<Duration>, Vec<u8>) {
+    let start = Instant::now();
+    conn.set_read_timeout(Some(limit)).unwrap();
+    let mut read = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return (Some(start.elapsed()), read),
+            Ok(n) => read.extend_from_slice(&buf[..n]),
+            // A reset is a close too.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (Some(start.elapsed()), read);
+            }
+            Err(_) => return (None, read),
+        }
+        if start.elapsed() > limit {
+            return (None, read);
+        }
+    }
+}
+
+/// A keep-alive GET whose answer is read, then the connection is left open.
+fn one_kept_alive_request(addr: SocketAddr, target: &str) -> TcpStream {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET {target} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer x\r\n\r\n"
+    )
+    .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(conn.read(&mut byte).unwrap(), 1, "answer head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    conn
+}
+
+#[test]
+fn replay_closes_an_idle_kept_alive_connection_after_the_idle_timeout() {
+    let (server, addr) =
+        common::start(&["replay", "--idle-timeout", "1", "--header-timeout", "30"]);
+    let mut conn = one_kept_alive_request(addr, "/api/v2/tailnet/-/dns/searchpaths");
+
+    let (closed, _) = wait_for_close(&mut conn, Duration::from_secs(5));
+
+    let closed = closed.expect("the idle connection was closed");
+    assert!(closed >= Duration::from_millis(800), "{closed:?}");
+    drop(server);
+}
+
+#[test]
+fn replay_closes_a_connection_whose_request_head_never_completes() {
+    let (server, addr) =
+        common::start(&["replay", "--header-timeout", "1", "--idle-timeout", "30"]);
+    let mut silent = TcpStream::connect(addr).unwrap();
+    let mut partial = TcpStream::connect(addr).unwrap();
+    partial
+        .write_all(b"GET /api/v2/tailnet/-/dns/searchpaths HTTP/1.1\r\nhost: t\r\n")
+        .unwrap();
+
+    let (silent_closed, _) = wait_for_close(&mut silent, Duration::from_secs(5));
+    let (partial_closed, _) = wait_for_close(&mut partial, Duration::from_secs(5));
+
+    assert!(
+        silent_closed.is_some(),
+        "a connection that sent nothing was closed"
+    );
+    assert!(
+        partial_closed.is_some(),
+        "a connection with half a head was closed"
+    );
+    // The server still serves.
+    let mut conn = one_kept_alive_request(addr, "/api/v2/tailnet/-/dns/searchpaths");
+    conn.write_all(b"").unwrap();
+    drop(server);
+}
+
+#[test]
+fn record_closes_idle_and_half_sent_connections_too() {
+    let upstream = common::TestUpstream::start(None, |_, _, _| {
+        (
+            200,
+            vec![("content-type".into(), "application/json".into())],
+            b"{}".to_vec(),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("session.json");
+    let upstream_url = format!("http://{}", upstream.addr);
+    let (server, addr) = common::start(&[
+        "record",
+        "--cassette",
+        cassette.to_str().unwrap(),
+        "--upstream",
+        &upstream_url,
+        "--idle-timeout",
+        "1",
+        "--header-timeout",
+        "1",
+    ]);
+    let mut idle = one_kept_alive_request(addr, "/api/v2/tailnet/-/dns/searchpaths");
+    let mut partial = TcpStream::connect(addr).unwrap();
+    partial
+        .write_all(b"GET /api/v2/tailnet/-/dns/searchpaths HTTP/1.1\r\n")
+        .unwrap();
+
+    let (idle_closed, _) = wait_for_close(&mut idle, Duration::from_secs(5));
+    let (partial_closed, _) = wait_for_close(&mut partial, Duration::from_secs(5));
+
+    assert!(idle_closed.is_some(), "the idle connection was closed");
+    assert!(
+        partial_closed.is_some(),
+        "the half-sent request's connection was closed"
+    );
+    let (code, stderr) = common::stop(server, "TERM");
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn timeout_flags_refuse_zero() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(["replay", "--idle-timeout", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--idle-timeout"));
+}
