@@ -125,19 +125,18 @@ pub const DIFF_KEPT: usize = 16 * 1024;
 /// What a finding costs besides its message and pointer (cassette, operation, rule, ...).
 const FINDING_OVERHEAD: usize = 64;
 
-/// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut.
-pub(super) fn clip(mut text: String, max: usize) -> String {
+/// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut. The
+/// result is a new, small string: truncating in place would keep the whole allocation (a
+/// finding's message quoting a 16 MiB body would keep 16 MiB).
+pub(super) fn clip(text: String, max: usize) -> String {
     if text.len() <= max {
         return text;
     }
-    let total = text.len();
     let mut cut = max;
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    text.truncate(cut);
-    text.push_str(&format!("… ({cut} of {total} bytes shown)"));
-    text
+    format!("{}… ({cut} of {} bytes shown)", &text[..cut], text.len())
 }
 
 /// How many unmatched requests, and how many requests with findings, a journal lists; more are
