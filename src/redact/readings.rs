@@ -193,25 +193,33 @@ fn text_like(bytes: &[u8]) -> Result<&[u8], ()> {
     }
 }
 
-fn is_base64(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_' | b'=')
-}
+/// The bytes of both base64 alphabets, and `=`.
+const BASE64_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+        i += 1;
+    }
+    table
+};
 
 /// Each run of base64 characters that decodes, decoded, the runs joined by a newline; `None`
 /// when no run decodes.
 fn base64_decoded(text: &str) -> Option<Reading> {
     let raw = text.as_bytes();
+    if raw.len() < MIN_BASE64 {
+        return None;
+    }
+    let is_base64 = |b: &u8| BASE64_BYTES[usize::from(*b)];
     let (mut bytes, mut from) = (Vec::new(), Vec::new());
     let mut i = 0;
-    while i < raw.len() {
-        if !is_base64(raw[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < raw.len() && is_base64(raw[i]) {
-            i += 1;
-        }
+    while let Some(start) = raw[i..].iter().position(is_base64).map(|at| at + i) {
+        i = raw[start..]
+            .iter()
+            .position(|b| !is_base64(b))
+            .map_or(raw.len(), |at| at + start);
         let run = &text[start..i];
         if run.len() < MIN_BASE64 || run.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
