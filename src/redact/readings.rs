@@ -42,13 +42,14 @@ impl Reading {
 /// mark, `%`, `\` or a long base64 run, is present).
 pub fn readings(text: &str) -> Vec<Reading> {
     let mut out = Vec::new();
-    if text.contains('%') {
+    let has = |mark: u8| memchr::memchr(mark, text.as_bytes()).is_some();
+    if has(b'%') {
         out.extend(percent_decoded(text, false));
     }
-    if text.contains('&') {
+    if has(b'&') {
         out.extend(percent_decoded(text, true));
     }
-    if text.contains('\\') {
+    if has(b'\\') {
         out.extend(unescaped(text));
     }
     out.extend(base64_decoded(text));
