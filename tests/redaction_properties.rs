@@ -1,6 +1,6 @@
 //! Property tests of redaction: random JSON, text, form and binary bodies with a secret
 //! planted in a random place and encoding go through the recorder's code path (the stored
-//! response as `record` builds it, redact, the final scan). Either the exchange is refused,
+//! response as `record` builds it, `redact_and_check`). Either the exchange is refused,
 //! and the refusal does not show the secret, or no form of the planted secret (plain, base64,
 //! percent-encoded, JSON-escaped, inside gzip) is in the bytes that would be written. Only a
 //! body that cannot be decoded whole may be refused: the rest must be redacted.
@@ -351,8 +351,7 @@ proptest! {
             .unwrap()
             .allow_opaque_bodies(allow_opaque);
 
-        redactor.redact(&mut interaction);
-        let checked = redactor.check(&interaction);
+        let checked = redactor.redact_and_check(&mut interaction);
 
         match checked {
             Err(leak) => {
@@ -396,6 +395,7 @@ proptest! {
             let mut interaction = exchange(body, content_type, encoding);
             interaction.request.query = Some(text.clone());
             let mut redactor = Redactor::new(&[], &[]).unwrap();
+            let _ = redactor.redact_and_check(&mut interaction.clone());
             redactor.redact(&mut interaction);
             let _ = redactor.check(&interaction);
         }

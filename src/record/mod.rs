@@ -268,8 +268,7 @@ impl Recorder {
         let Some(redactor) = journal.redactor.as_mut() else {
             return Err(());
         };
-        redactor.redact(interaction);
-        redactor.check(interaction).map_err(|leak| {
+        redactor.redact_and_check(interaction).map_err(|leak| {
             let place = format!("{}: {leak}", interaction.request);
             eprintln!("tailtape record: refused to write {place}");
             journal.refused.push(place);

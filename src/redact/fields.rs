@@ -37,15 +37,39 @@ pub const SUFFIXES: &[&str] = &[
 
 /// Whether the value of a field or header called `name` is a secret.
 pub fn is_secret_field(name: &str) -> bool {
-    let mut normal: String = name
-        .chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    while normal.ends_with(|c: char| c.is_ascii_digit()) {
-        normal.pop();
+    // Normalised on the stack: this runs for every object key of every exchange.
+    let mut buffer = [0u8; 64];
+    let mut len = 0;
+    for byte in name
+        .bytes()
+        .filter(|b| !matches!(b, b'-' | b'_' | b'.' | b' '))
+    {
+        if len == buffer.len() {
+            return is_secret_normal(&normal_form(name));
+        }
+        buffer[len] = byte.to_ascii_lowercase();
+        len += 1;
     }
-    NAMES.contains(&normal.as_str()) || SUFFIXES.iter().any(|suffix| normal.ends_with(suffix))
+    is_secret_normal(&buffer[..len])
+}
+
+/// The normal form of a name of any length.
+fn normal_form(name: &str) -> Vec<u8> {
+    name.bytes()
+        .filter(|b| !matches!(b, b'-' | b'_' | b'.' | b' '))
+        .map(|b| b.to_ascii_lowercase())
+        .collect()
+}
+
+fn is_secret_normal(mut normal: &[u8]) -> bool {
+    while let [rest @ .., last] = normal {
+        if !last.is_ascii_digit() {
+            break;
+        }
+        normal = rest;
+    }
+    NAMES.iter().any(|n| n.as_bytes() == normal)
+        || SUFFIXES.iter().any(|s| normal.ends_with(s.as_bytes()))
 }
 
 #[cfg(test)]
@@ -77,6 +101,7 @@ mod tests {
             "x-api-key",
             "x-webhook-secret",
             "x-auth-token",
+            "theUploadServiceOfTheNightlyBuildsAndTheirReleasesAndTheirArtifactsApiKey",
         ] {
             assert!(is_secret_field(name), "{name}");
         }

@@ -157,7 +157,28 @@ impl Redactor {
 
     /// Rewrites `interaction` so that no secret is left in it.
     pub fn redact(&mut self, interaction: &mut Interaction) {
-        let before = self.placeholders.len();
+        self.redact_named(interaction);
+        self.scrub_all(interaction);
+    }
+
+    /// What the recorder does: [`Redactor::redact`], then [`Redactor::check`]. An exchange in
+    /// which nothing is left to find once the named secrets are replaced (most of them) is
+    /// scanned once, as the text to be written, instead of string by string and then again.
+    pub fn redact_and_check(&mut self, interaction: &mut Interaction) -> Result<Scanned, Leak> {
+        self.redact_named(interaction);
+        let mut text = Vec::with_capacity(4096);
+        interaction.write_canonical(&mut text);
+        if self.must_walk(interaction) || self.shows_secret(&text) {
+            self.scrub_all(interaction);
+            return self.check(interaction);
+        }
+        self.check_encoded(interaction)?;
+        Ok(Scanned(text))
+    }
+
+    /// Replaces what is secret by its place: authorization values, cookies, secret-named
+    /// headers and fields, the `--redact-field`s, binary bodies holding a secret.
+    fn redact_named(&mut self, interaction: &mut Interaction) {
         let request = &mut interaction.request;
         self.redact_headers(&mut request.headers);
         if let Some(query) = &request.query {
@@ -167,11 +188,17 @@ impl Redactor {
         let response = &mut interaction.response;
         self.redact_headers(&mut response.headers);
         self.redact_body(&mut response.body, &response.headers);
-        // A secret first seen in a later part may also sit in an earlier one.
-        let mut known = before;
-        while self.placeholders.len() > known {
-            known = self.placeholders.len();
+    }
+
+    /// Replaces every secret the scanner finds in every string, again while that learns new
+    /// secrets (one found late may also sit in a string already scrubbed).
+    fn scrub_all(&mut self, interaction: &mut Interaction) {
+        loop {
+            let known = self.placeholders.len();
             visit_strings_mut(interaction, &mut |s| self.scrub(s));
+            if self.placeholders.len() == known {
+                break;
+            }
         }
     }
 
@@ -182,8 +209,6 @@ impl Redactor {
                 *value = self.redact_credential(value);
             } else if is_secret_field(name) && !value.is_empty() {
                 *value = self.placeholder(value);
-            } else {
-                self.scrub(value);
             }
         }
     }
@@ -211,7 +236,7 @@ impl Redactor {
         }
     }
 
-    /// A query string or form body: secret-named fields by name, then secrets anywhere.
+    /// A query string or form body: the values of secret-named fields.
     fn redact_pairs(&mut self, text: &str) -> String {
         let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
         let mut parts = Vec::new();
@@ -230,9 +255,7 @@ impl Redactor {
                 parts.push(raw.to_string());
             }
         }
-        let mut pairs = parts.join("&");
-        self.scrub(&mut pairs);
-        pairs
+        parts.join("&")
     }
 
     fn redact_body(&mut self, body: &mut Body, headers: &Headers) {
@@ -263,7 +286,7 @@ impl Redactor {
             {
                 *text = self.redact_pairs(text);
             }
-            Body::Text(text) => self.scrub(text),
+            Body::Text(_) => {}
             Body::Binary(bytes) => {
                 let hits = self.scanner.find(&String::from_utf8_lossy(bytes));
                 if !hits.is_empty() {
@@ -295,7 +318,6 @@ impl Redactor {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
-            Value::String(text) => self.scrub(text),
             _ => {}
         }
     }
@@ -328,6 +350,15 @@ impl Redactor {
             });
         }
         Ok(Scanned(text))
+    }
+
+    /// Whether the scanner finds a secret in the text to be written.
+    fn shows_secret(&self, text: &[u8]) -> bool {
+        let text = match std::str::from_utf8(text) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(text),
+        };
+        !self.scanner.find(&text).is_empty()
     }
 
     /// Bodies stored with their content-encoding (it could not be undone for storage, or it

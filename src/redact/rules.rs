@@ -3,16 +3,17 @@
 //! `scripts/update-secret-rules` (gitleaks' version and its MIT licence beside it). Each rule's
 //! keywords are a prefilter: one case-insensitive Aho-Corasick pass over a text says which
 //! rules could match it, and only those run their regex, compiled the first time it is needed.
-//! A Go regex that the regex crate does not accept is skipped; a unit test pins how many
-//! compile. As in gitleaks, a match counts only when its secret (the rule's secret group, else
+//! The regexes are compiled as Go reads them: ASCII `\w`, `\d`, `\s` and `\b` (Unicode classes
+//! would also make some of them take millions of instructions to compile), over bytes. A Go
+//! regex that the regex crate does not accept is skipped; a unit test pins how many compile. As in gitleaks, a match counts only when its secret (the rule's secret group, else
 //! the first group that matched, else the whole match) has more Shannon entropy than the rule
 //! asks.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::AhoCorasick;
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex::bytes::Regex;
 use serde::Deserialize;
 
 const RULES_JSON: &str = include_str!("gitleaks-rules.json");
@@ -57,7 +58,8 @@ impl Rule {
     fn regex(&self) -> Option<&Regex> {
         self.regex
             .get_or_init(|| {
-                regex::RegexBuilder::new(&self.source)
+                regex::bytes::RegexBuilder::new(&self.source)
+                    .unicode(false)
                     .size_limit(64 << 20)
                     .build()
                     .ok()
@@ -75,7 +77,8 @@ pub struct Rules {
     owners: Vec<Vec<usize>>,
 }
 
-/// A secret a rule found: where it is in the text, and the rule's id.
+/// A secret a rule found: where it is in the text (in bytes: it may cut a character that the
+/// rule's class took byte by byte), and the rule's id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     pub range: Range<usize>,
@@ -114,6 +117,7 @@ impl Rules {
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .expect("keywords build an automaton");
         Rules {
@@ -140,7 +144,7 @@ impl Rules {
         for index in self.candidates(text) {
             let rule = &self.rules[index];
             let Some(regex) = rule.regex() else { continue };
-            for captures in regex.captures_iter(text) {
+            for captures in regex.captures_iter(text.as_bytes()) {
                 let secret = match rule.secret_group {
                     0 => captures
                         .iter()
@@ -153,7 +157,7 @@ impl Rules {
                 let Some(secret) = secret.filter(|m| !m.is_empty()) else {
                     continue;
                 };
-                if rule.entropy > 0.0 && entropy(secret.as_str()) <= rule.entropy {
+                if rule.entropy > 0.0 && entropy(secret.as_bytes()) <= rule.entropy {
                     continue;
                 }
                 out.push(Found {
@@ -172,9 +176,9 @@ impl Rules {
 }
 
 /// Shannon entropy of `text` in bits per byte, as gitleaks computes it.
-fn entropy(text: &str) -> f64 {
+fn entropy(text: &[u8]) -> f64 {
     let mut counts = [0usize; 256];
-    for byte in text.bytes() {
+    for &byte in text {
         counts[usize::from(byte)] += 1;
     }
     let len = text.len() as f64;
@@ -233,7 +237,7 @@ mod tests {
 
     #[test]
     fn entropy_is_in_bits_per_byte() {
-        assert_eq!(entropy("aaaa"), 0.0);
-        assert!((entropy("abcd") - 2.0).abs() < 1e-9);
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-9);
     }
 }

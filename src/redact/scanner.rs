@@ -105,6 +105,7 @@ impl Scanner {
     /// The secrets in `text` as it is.
     fn find_plain(&self, text: &str, hits: &mut Vec<Hit>) {
         let mut hit = |range: Range<usize>, what| {
+            let range = char_bounds(text, range);
             hits.push(Hit {
                 secret: text[range.clone()].to_string(),
                 range,
