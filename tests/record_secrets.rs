@@ -7,12 +7,11 @@ mod common;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Answer, Running, TestUpstream, request, run_for, send_raw, start, stop};
+use common::{Answer, TestUpstream, request, run_for, send_raw, start, start_recorder, stop};
 use serde_json::{Value, json};
 use tailtape::cassette;
 
@@ -26,18 +25,6 @@ const JWT: &str = concat!(
 const PEM_BODY: &str = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun";
 const AWS_KEY: &str = "AKIAZ3MHQWERTY7XCVBN";
 const GITHUB_TOKEN: &str = "ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234";
-
-fn start_recorder(path: &Path, upstream: &str, extra: &[&str]) -> (Running, SocketAddr) {
-    let mut args = vec![
-        "record",
-        "--cassette",
-        path.to_str().unwrap(),
-        "--upstream",
-        upstream,
-    ];
-    args.extend_from_slice(extra);
-    start(&args)
-}
 
 fn bearer() -> String {
     format!("authorization: Bearer {TOKEN}")

@@ -276,3 +276,38 @@ pub fn run_for(args: &[&str], limit: Duration) -> (Option<i32>, String) {
         .unwrap();
     (code, stderr)
 }
+
+/// The bundled cassette whose name ends with `name`.
+pub fn bundled(name: &str) -> tailtape::cassette::Cassette {
+    tailtape::cassette::bundled()
+        .into_iter()
+        .find(|s| s.name().ends_with(name))
+        .unwrap()
+        .load()
+        .unwrap()
+}
+
+/// Starts `tailtape record --cassette PATH --upstream URL EXTRA...`.
+pub fn start_recorder(
+    path: &std::path::Path,
+    upstream: &str,
+    extra: &[&str],
+) -> (Running, SocketAddr) {
+    let mut args = vec![
+        "record",
+        "--cassette",
+        path.to_str().unwrap(),
+        "--upstream",
+        upstream,
+    ];
+    args.extend_from_slice(extra);
+    start(&args)
+}
+
+pub fn json_answer(status: u16, value: serde_json::Value) -> Answer {
+    (
+        status,
+        vec![("content-type".into(), "application/json".into())],
+        value.to_string().into_bytes(),
+    )
+}
