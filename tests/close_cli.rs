@@ -4,27 +4,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::tailtape;
 
 use tailtape::cassette;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tailtape(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tailtape"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
 
 /// The bundled dns cassette's canonical text (12 interactions).
 fn canonical() -> String {

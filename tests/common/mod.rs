@@ -311,3 +311,29 @@ pub fn json_answer(status: u16, value: serde_json::Value) -> Answer {
         value.to_string().into_bytes(),
     )
 }
+
+/// What a `tailtape` run that ended by itself left: its exit code and output.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `tailtape ARGS...` to its end.
+pub fn tailtape(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tailtape"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// The findings of a `--format json` run.
+pub fn json_findings(run: &Run) -> Vec<serde_json::Value> {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON output");
+    report["findings"].as_array().unwrap().clone()
+}
