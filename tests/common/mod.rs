@@ -79,22 +79,8 @@ impl Drop for Running {
 
 /// Starts `tailtape ARGS... --listen 127.0.0.1:0`; returns the child and the address it printed.
 pub fn start(args: &[&str]) -> (Running, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first.trim_end().rsplit(' ').next().unwrap().to_string();
-    let addr = url
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("first line: {first}"));
-    (Running(Some(child)), addr.parse().unwrap())
+    let (running, addr, _) = start_showing(args);
+    (running, addr)
 }
 
 /// Sends `signal` (TERM, KILL) to a running child.
@@ -226,7 +212,7 @@ impl Drop for TestUpstream {
     }
 }
 
-/// Like [`start`], also returning the first line the server printed on stdout.
+/// [`start`], also returning the first line the server printed on stdout.
 pub fn start_showing(args: &[&str]) -> (Running, SocketAddr, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tailtape"))
         .args(args)
