@@ -480,17 +480,21 @@ fn kebab(keyword: &str) -> String {
     out
 }
 
-/// `message` cut to at most `max` bytes (on a character boundary), with `…` when cut.
-pub(crate) fn truncate(mut message: String, max: usize) -> String {
-    if message.len() > max {
-        let mut end = max;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push('…');
+/// `message` cut to at most `max` bytes (on a character boundary), with `…` when cut. A cut
+/// message is a new, small string: truncating in place would keep the whole allocation, and a
+/// schema error quoting a 16 MiB body string would keep 16 MiB in every finding made of it.
+pub(crate) fn truncate(message: String, max: usize) -> String {
+    if message.len() <= max {
+        return message;
     }
-    message
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = String::with_capacity(end + '…'.len_utf8());
+    cut.push_str(&message[..end]);
+    cut.push('…');
+    cut
 }
 
 fn read_dir_json(
@@ -517,4 +521,47 @@ fn read_dir_json(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_message_keeps_no_more_than_it_shows() {
+        let long = format!("é{}", "a".repeat(1 << 20));
+        let cut = truncate(long, 10);
+        assert_eq!(cut, "éaaaaaaaa…");
+        assert!(cut.capacity() < 64, "capacity {}", cut.capacity());
+        assert_eq!(truncate("short".into(), 10), "short");
+    }
+
+    /// A body string breaking a `pattern` is quoted in the error; the finding must not keep it.
+    #[test]
+    fn a_finding_on_a_huge_body_string_is_small() {
+        let contract = Contract::load(None).unwrap();
+        let huge = format!("0{}", "a".repeat(4 << 20));
+        let request = Request {
+            method: "POST".into(),
+            path: "/api/v2/device/n5SUKe8CNTRL/routes".into(),
+            query: None,
+            headers: Headers::default(),
+            body: Body::Json(json!({ "routes": ["10.0.0.0/16", huge] })),
+        };
+        let mut issues = Vec::new();
+        contract.check_request(&request, &mut issues);
+        let pattern = issues
+            .iter()
+            .find(|i| i.rule == "pattern")
+            .expect("a pattern finding");
+        assert_eq!(pattern.pointer, "/routes/1");
+        for issue in &issues {
+            assert!(issue.message.len() <= MAX_MESSAGE + 3, "{}", issue.message);
+            assert!(
+                issue.message.capacity() < 1024,
+                "capacity {}",
+                issue.message.capacity()
+            );
+        }
+    }
 }

@@ -127,9 +127,11 @@ const FINDING_OVERHEAD: usize = 64;
 
 /// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut. The
 /// result is a new, small string: truncating in place would keep the whole allocation (a
-/// finding's message quoting a 16 MiB body would keep 16 MiB).
-pub(super) fn clip(text: String, max: usize) -> String {
+/// finding's message quoting a 16 MiB body would keep 16 MiB). A text kept whole gives back any
+/// spare capacity, since the journal's bounds count the bytes kept.
+pub(super) fn clip(mut text: String, max: usize) -> String {
     if text.len() <= max {
+        text.shrink_to_fit();
         return text;
     }
     let mut cut = max;
@@ -148,4 +150,22 @@ pub const JOURNAL_LIMIT: usize = 1000;
 pub(super) enum Use {
     Advance,
     Peek,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipped_text_keeps_only_what_it_shows() {
+        let cut = clip("a".repeat(1 << 20), 8);
+        assert_eq!(cut, format!("aaaaaaaa… (8 of {} bytes shown)", 1 << 20));
+        assert!(cut.capacity() < 64, "capacity {}", cut.capacity());
+        // Short text cut elsewhere in place still holds its old allocation; clip gives it back.
+        let mut short = "b".repeat(1 << 20);
+        short.truncate(10);
+        let kept = clip(short, 2048);
+        assert_eq!(kept, "bbbbbbbbbb");
+        assert!(kept.capacity() < 64, "capacity {}", kept.capacity());
+    }
 }
