@@ -553,3 +553,52 @@ fn final_scan_refuses_a_secret_split_over_several_strings() {
         "GET /api/v2/tailnet/-/keys still holds a string shaped like a secret across several strings"
     );
 }
+
+/// A token whose dashes a client percent-encoded (`tskey%2Dauth-…`) in a query, a path or a
+/// form body is still a token: it is replaced, or the exchange is refused; it never reaches the
+/// text written.
+#[test]
+fn percent_encoded_tokens_never_reach_the_text_written() {
+    let secret = "kPct3nc0dedCNTRL-QwErTyUiOpAsDfGh";
+    let encoded = format!("tskey%2Dauth%2D{secret}");
+    let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+    for interaction in [
+        exchange(
+            "GET",
+            "/api/v2/tailnet/-/devices",
+            Some(&format!("fields=all&key={encoded}")),
+            Headers::new(),
+            Body::Empty,
+            200,
+            Body::Empty,
+        ),
+        exchange(
+            "GET",
+            &format!("/api/v2/tailnet/-/keys/{encoded}"),
+            None,
+            Headers::new(),
+            Body::Empty,
+            404,
+            Body::Empty,
+        ),
+        exchange(
+            "POST",
+            "/api/v2/oauth/token",
+            None,
+            form,
+            Body::Text(format!("client_id=abc&note={encoded}")),
+            200,
+            Body::Empty,
+        ),
+    ] {
+        let mut interaction = interaction;
+        let mut redactor = Redactor::new(&[], &[]).unwrap();
+        match redactor.redact_and_check(&mut interaction) {
+            Ok(scanned) => {
+                let text = String::from_utf8_lossy(scanned.text()).into_owned();
+                assert!(!text.contains(secret), "written:\n{text}");
+            }
+            Err(leak) => assert!(!leak.to_string().contains(secret), "{leak}"),
+        }
+    }
+}
