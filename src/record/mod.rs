@@ -2,18 +2,18 @@
 //!
 //! A client points its base URL here; [`Recorder`] sends each request on to the upstream
 //! (`upstream.rs`), gives the client the upstream's answer unchanged, and records the exchange:
-//! bodies decoded for storage (`decode.rs`), secrets redacted (`redact/`), checked by the final scan, and
-//! written to the cassette before the client gets its answer (`writer.rs`), so a recorder killed at
-//! any moment leaves a cassette that loads with every finished exchange. Each exchange is
+//! bodies decoded for storage (`decode.rs`), secrets redacted (`redact/`), checked by the final
+//! scan, and written to the cassette before the client gets its answer (`writer.rs`), so a recorder
+//! killed at any moment leaves a cassette that loads with every finished exchange. Each exchange is
 //! validated as it passes; the drift is printed per operation at the end.
 //!
-//! An exchange runs on a task of its own that the request's handler awaits: a client that
-//! hangs up makes hyper drop the handler, not the exchange, which the upstream is already
-//! acting on; it is recorded all the same, and shutdown waits for it.
+//! An exchange runs on a task of its own that the request's handler awaits: a client that hangs up
+//! makes hyper drop the handler, not the exchange, which the upstream is already acting on; it is
+//! recorded all the same, and shutdown waits for it.
 //!
-//! Modes, as in VCR: `all` forwards and records everything; `new` answers what the cassette
-//! already has (through replay's matcher) and forwards and appends the rest; `once` records
-//! only when the cassette does not exist yet, and otherwise only replays.
+//! Modes, as in VCR: `all` forwards and records everything; `new` answers what the cassette already
+//! has (through replay's matcher) and forwards and appends the rest; `once` records only when the
+//! cassette does not exist yet, and otherwise only replays.
 
 mod command;
 mod upstream;

@@ -1,22 +1,22 @@
 //! The cassette on disk while recording: an append-only layout that is loadable at every moment.
 //!
-//! The file is the canonical cassette text with its `interactions` array left open; each
-//! finished exchange is appended (`,\n` and the interaction, indented as in the canonical form)
-//! with one `write` (of two buffers, not copied into one) before its client gets the response, so a killed recorder loses nothing that
-//! finished. Closing writes `\n  ]\n}\n`, which leaves exactly the canonical file. The loader
-//! accepts an open array and keeps every complete interaction.
+//! The file is the canonical cassette text with its `interactions` array left open; each finished
+//! exchange is appended (`,\n` and the interaction, indented as in the canonical form) with one
+//! `write` (of two buffers, not copied into one) before its client gets the response, so a killed
+//! recorder loses nothing that finished. Closing writes `\n  ]\n}\n`, which leaves exactly the
+//! canonical file. The loader accepts an open array and keeps every complete interaction.
 //!
-//! The writer holds the cassette's [`Claim`] (no other tailtape writes it meanwhile) and
-//! writes into a temporary file beside it; that file takes the cassette's place at start on a
-//! new path, and at the first exchange written when the path holds a file already, so the old
-//! cassette stays whole until there is something to replace it with.
+//! The writer holds the cassette's [`Claim`] (no other tailtape writes it meanwhile) and writes
+//! into a temporary file beside it; that file takes the cassette's place at start on a new path,
+//! and at the first exchange written when the path holds a file already, so the old cassette stays
+//! whole until there is something to replace it with.
 //!
 //! The task that finished an exchange writes it itself, under a lock, in the order exchanges
 //! finish: a write into the page cache takes microseconds, less than handing the exchange to
 //! another thread and being woken when it is done. `fsync` runs on a thread of its own within
-//! [`SYNC_EVERY`] of a write and on close, so no write waits for the disk (an `fsync` per
-//! exchange cost about 6 ms here and capped a recording at 5,000 exchanges a second); a power
-//! cut can cost the last [`SYNC_EVERY`].
+//! [`SYNC_EVERY`] of a write and on close, so no write waits for the disk (an `fsync` per exchange
+//! cost about 6 ms here and capped a recording at 5,000 exchanges a second); a power cut can cost
+//! the last [`SYNC_EVERY`].
 
 use std::fs::File;
 use std::io::{IoSlice, Write};

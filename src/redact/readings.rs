@@ -1,15 +1,15 @@
 //! The other forms a string can be read in, where a secret may hide from a plain search:
-//! percent-decoded (`tskey%2Dapi...` in a URL), as the values of a query or form (`a=1&b=2`
-//! read as `a`, `1`, `b`, `2` on lines of their own, percent-decoded: rules that want a
-//! secret to end at a quote, a space or the end of the text find it before a `&`), unescaped as JSON and HuJSON strings are
-//! (`tskey\u002dapi...` in a text body, `\"` in the canonical text), and base64-decoded (each
-//! run of 16 or more base64 characters, standard or URL-safe alphabet). Each reading keeps,
+//! percent-decoded (`tskey%2Dapi...` in a URL), as the values of a query or form (`a=1&b=2` read as
+//! `a`, `1`, `b`, `2` on lines of their own, percent-decoded: rules that want a secret to end at a
+//! quote, a space or the end of the text find it before a `&`), unescaped as JSON and HuJSON
+//! strings are (`tskey\u002dapi...` in a text body, `\"` in the canonical text), and base64-decoded
+//! (each run of 16 or more base64 characters, standard or URL-safe alphabet). Each reading keeps,
 //! for every decoded byte, the range of the string it came from, so that a secret found in a
-//! reading is replaced in the string itself: exactly its escaped or percent-encoded form, or
-//! the whole base64 run it sits in. Two kinds of run are not read as base64, as they hold no
-//! text secret: runs of hex digits only (the API's keys and ids; base64 of 12 bytes of text or
-//! more practically never is), and runs that decode to bytes that are neither UTF-8 nor mostly
-//! printable ASCII.
+//! reading is replaced in the string itself: exactly its escaped or percent-encoded form, or the
+//! whole base64 run it sits in. Two kinds of run are not read as base64, as they hold no text
+//! secret: runs of hex digits only (the API's keys and ids; base64 of 12 bytes of text or more
+//! practically never is), and runs that decode to bytes that are neither UTF-8 nor mostly printable
+//! ASCII.
 
 use std::ops::Range;
 
