@@ -125,9 +125,10 @@ pub async fn serve<H: Handler>(
                 let activity = Arc::new(Activity::default());
                 let handler = Arc::clone(&handler);
                 let watched = Arc::clone(&activity);
-                let service = service_fn(move |request| {
+                let service = service_fn(move |mut request: hyper::Request<Incoming>| {
                     let handler = Arc::clone(&handler);
                     let activity = Arc::clone(&watched);
+                    request.extensions_mut().insert(timeouts);
                     async move {
                         activity.begin();
                         let answer = handler.handle(request).await;
@@ -307,14 +308,42 @@ pub async fn read_raw(
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
+    // A body that stops arriving for the idle timeout is given up on, so that a client
+    // stalling mid-upload cannot hold a connection (the watchdog counts the request in flight).
+    let stall = request
+        .extensions()
+        .get::<Timeouts>()
+        .map_or(Timeouts::default().idle, |t| t.idle);
     let (parts, body) = request.into_parts();
-    match Limited::new(body, MAX_BODY as usize).collect().await {
-        Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(err) => Err(Answer::json(
-            400,
-            json!({"message": format!("tailtape: could not read the request body: {err}")}),
-        )),
+    let mut body = Limited::new(body, MAX_BODY as usize);
+    let mut bytes = bytes::BytesMut::new();
+    loop {
+        let Ok(frame) = tokio::time::timeout(stall, body.frame()).await else {
+            return Err(Answer::json(
+                408,
+                json!({"message": format!(
+                    "tailtape: no part of the request body arrived for {} s",
+                    stall.as_secs()
+                )}),
+            ));
+        };
+        match frame {
+            None => return Ok((parts, bytes.freeze())),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+                return Err(too_large());
+            }
+            Some(Err(err)) => {
+                return Err(Answer::json(
+                    400,
+                    json!({"message": format!("tailtape: could not read the request body: {err}")}),
+                ));
+            }
+        }
     }
 }
 

@@ -151,3 +151,28 @@ fn timeout_flags_refuse_zero() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--idle-timeout"));
 }
+
+/// A client that stops sending its request body half-way used to hold the connection for ever:
+/// the request counted as in flight, so neither timeout applied. A body that stops arriving
+/// for the idle timeout now gets 408 and the connection closes.
+#[test]
+fn replay_gives_up_on_a_request_body_that_stops_arriving() {
+    let (server, addr) =
+        common::start(&["replay", "--idle-timeout", "1", "--header-timeout", "30"]);
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(
+        b"POST /api/v2/tailnet/-/dns/searchpaths HTTP/1.1\r\nhost: t\r\n\
+          authorization: Bearer x\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"searchPaths\": [",
+    )
+    .unwrap();
+
+    let (closed, answer) = wait_for_close(&mut conn, Duration::from_secs(10));
+
+    let closed = closed.expect("the stalled upload's connection was closed");
+    assert!(closed >= Duration::from_millis(800), "{closed:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request body"), "{answer}");
+    drop(server);
+}
