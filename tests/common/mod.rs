@@ -242,25 +242,14 @@ pub fn run_for(args: &[&str], limit: Duration) -> (Option<i32>, String) {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
+    while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
             let _ = child.kill();
-            let _ = child.wait();
-            break None;
+            break;
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (code, stderr)
+    }
+    wait(Running(Some(child)))
 }
 
 /// The bundled cassette whose name ends with `name`.
