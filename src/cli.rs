@@ -19,24 +19,94 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every request and response in cassettes against the documented schemas.
+    #[command(after_help = VALIDATE_HELP)]
     Validate(ValidateArgs),
     /// Serve a fake Tailscale API from cassettes.
+    #[command(after_help = REPLAY_HELP)]
     Replay(ReplayArgs),
     /// Record a session against the real API into a cassette, secrets removed.
+    #[command(after_help = RECORD_HELP)]
     Record(RecordArgs),
     /// Show which documented operations the cassettes exercise, and with which statuses.
+    #[command(after_help = COVERAGE_HELP)]
     Coverage(CoverageArgs),
     /// Compare two recordings: responses paired by request, volatile fields ignored.
+    #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
     /// Inspect the operation schemas.
+    #[command(after_help = SCHEMAS_HELP)]
     Schemas {
         #[command(subcommand)]
         command: SchemasCommand,
     },
     /// Close cassettes a killed recorder left open (or cut short): every complete interaction
     /// kept, atomically.
+    #[command(after_help = CLOSE_HELP)]
     Close(CloseArgs),
 }
+
+// What `--help` shows after the options of each command: its exit codes and an example. The
+// README's section on each command says the same.
+
+const VALIDATE_HELP: &str = "\
+Exit codes: 0 no error (and with --strict no warning); 1 the contract failed; 2 bad usage or a
+cassette that cannot be read (the file, line and column are named).
+
+Example:
+  tailtape validate --strict --junit validate.xml cassettes/";
+
+const REPLAY_HELP: &str = "\
+The first line on stdout ends with the base URL (--listen 127.0.0.1:0 picks a free port).
+SIGINT or SIGTERM stops the server; the drift and the journal's counts are printed at exit.
+Admin endpoints: GET /__tailtape/health, GET /__tailtape/report (the journal as JSON),
+POST /__tailtape/reset (back to the first recorded answers, journal emptied).
+
+Exit codes: 0 stopped; 1 with --strict: a request was unmatched or invalid, or an interaction
+unused; 2 bad usage or a cassette that cannot be read.
+
+Example:
+  tailtape replay --listen 127.0.0.1:0 --strict --report replay.json cassettes/";
+
+const RECORD_HELP: &str = "\
+Point the client's base URL at the address printed on the first stdout line. Each exchange is
+written before the client gets its answer, secrets redacted; SIGINT or SIGTERM stops the
+recorder, which then prints the drift from the documented schemas per operation. --mode all
+refuses to replace an existing cassette unless --force is given.
+
+Exit codes: 0 recorded; 2 bad usage, a cassette locked by another recorder, or an exchange
+refused because a secret could not be removed (the place is named; the client still got its
+answer).
+
+Example:
+  tailtape record --cassette cassettes/devices.json --listen 127.0.0.1:0";
+
+const COVERAGE_HELP: &str = "\
+Exit codes: 0 done (and with --fail-under at least that share covered); 1 under --fail-under;
+2 bad usage or a cassette that cannot be read.
+
+Example:
+  tailtape coverage --fail-under 80 cassettes/";
+
+const DIFF_HELP: &str = "\
+Exit codes: 0 the responses are the same (volatile fields and --ignore'd pointers aside); 1 a
+pair differs or an interaction is on one side only; 2 bad usage or a cassette that cannot be
+read.
+
+Example:
+  tailtape diff cassettes/devices.json /tmp/rerecorded.json --ignore '/devices/*/hostname'";
+
+const SCHEMAS_HELP: &str = "\
+Exit codes: 0 printed; 2 a schema directory that cannot be read.
+
+Example:
+  tailtape schemas openapi > tailscale-openapi.json";
+
+const CLOSE_HELP: &str = "\
+Exit codes: 0 every cassette closed (or already whole); 2 a cassette that cannot be read or
+written (the others are still closed).
+
+Example:
+  tailtape close cassettes/devices.json";
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -179,6 +249,19 @@ pub struct CoverageArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Exit 1 when less than PERCENT of the operations of Tailscale's OpenAPI file are covered
+    /// (a CI gate); 0 to 100, decimals allowed.
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub fail_under: Option<f64>,
+}
+
+/// A percentage from 0 to 100.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        Ok(_) => Err(format!("{text} is not between 0 and 100")),
+        Err(_) => Err(format!("{text} is not a number")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +274,9 @@ pub struct DiffArgs {
     /// (`/devices/*/addresses`). Repeatable.
     #[arg(long, value_name = "JSON-POINTER")]
     pub ignore: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -225,4 +311,46 @@ pub enum SchemasCommand {
 pub enum Format {
     Human,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// The example of a command's `--help`, as arguments (single quotes group words; a
+    /// redirection ends them).
+    fn example_of(help: &str) -> Vec<String> {
+        let line = help
+            .split("Example:\n")
+            .nth(1)
+            .and_then(|rest| rest.lines().next())
+            .expect("an example after the options");
+        let line = line.split(" > ").next().unwrap_or_default();
+        let mut words = Vec::new();
+        for (i, part) in line.trim().split('\'').enumerate() {
+            if i % 2 == 1 {
+                words.push(part.to_string());
+            } else {
+                words.extend(part.split_whitespace().map(str::to_string));
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn every_command_help_gives_exit_codes_and_an_example_that_parses() {
+        let mut cli = Cli::command();
+        for command in cli.get_subcommands_mut() {
+            let name = command.get_name().to_string();
+            let help = command.render_long_help().to_string();
+            assert!(help.contains("Exit codes: 0 "), "{name}: {help}");
+            let example = example_of(&help);
+            assert_eq!(example[..2], ["tailtape".to_string(), name.clone()]);
+            if let Err(err) = Cli::try_parse_from(&example) {
+                panic!("{name}: the example {example:?} does not parse: {err}");
+            }
+        }
+    }
 }

@@ -110,6 +110,15 @@ pub fn coverage(args: &CoverageArgs) -> anyhow::Result<Coverage> {
 }
 
 impl Coverage {
+    /// The share of the operations of Tailscale's OpenAPI file covered, in percent.
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            100.0 * self.covered as f64 / self.total as f64
+        }
+    }
+
     /// A table (covered operations ticked, statuses seen against documented), the requests no
     /// operation matches, and the percentage.
     pub fn to_human(&self) -> String {
@@ -156,11 +165,7 @@ impl Coverage {
                 );
             }
         }
-        let percent = if self.total == 0 {
-            0.0
-        } else {
-            100.0 * self.covered as f64 / self.total as f64
-        };
+        let percent = self.percent();
         let outside = &self.outside_openapi;
         let outside = if outside.total == 0 {
             String::new()
@@ -191,6 +196,16 @@ pub fn command(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Human => style::print(&report.to_human()),
         Format::Json => print!("{}", serde_json::to_string_pretty(&report)? + "\n"),
+    }
+    if let Some(wanted) = args.fail_under
+        && report.percent() < wanted
+    {
+        eprintln!(
+            "tailtape coverage: {:.1}% of the operations of Tailscale's OpenAPI file covered, \
+             under --fail-under {wanted}%",
+            report.percent()
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

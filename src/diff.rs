@@ -12,12 +12,12 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use similar::TextDiff;
 
 use crate::body::Body;
 use crate::cassette::{self, Cassette, Response, media_type};
-use crate::cli::DiffArgs;
+use crate::cli::{DiffArgs, Format};
 use crate::matching::Matcher;
 use crate::schema::{Contract, truncate};
 use crate::style;
@@ -37,7 +37,8 @@ pub const VOLATILE_FIELDS: &[&str] = &[
 
 /// One difference inside a pair, at a JSON pointer into the response body (`""` for the whole
 /// body; `status` and `content-type` name themselves).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Change {
     Changed {
         at: String,
@@ -76,6 +77,31 @@ pub struct CassetteDiff {
 impl CassetteDiff {
     pub fn is_empty(&self) -> bool {
         self.differing.is_empty() && self.only_old.is_empty() && self.only_new.is_empty()
+    }
+
+    /// The same as [`CassetteDiff::to_human`], for programs: `old` and `new` name the files,
+    /// `differing` holds each pair's changes (`kind` changed, added or removed, at a JSON
+    /// pointer) and unified diff, `only_old` / `only_new` the interactions without a partner.
+    pub fn to_json(&self, old_name: &str, new_name: &str) -> Value {
+        let one_side = |side: &[(usize, String)]| -> Vec<Value> {
+            side.iter()
+                .map(|(index, request)| json!({"index": index, "request": request}))
+                .collect()
+        };
+        json!({
+            "old": old_name,
+            "new": new_name,
+            "pairs": self.pairs,
+            "differing": self.differing.iter().map(|pair| json!({
+                "old_index": pair.old_index,
+                "new_index": pair.new_index,
+                "request": pair.request,
+                "changes": pair.changes,
+                "unified": pair.unified,
+            })).collect::<Vec<_>>(),
+            "only_old": one_side(&self.only_old),
+            "only_new": one_side(&self.only_new),
+        })
     }
 
     pub fn to_human(&self, old_name: &str, new_name: &str) -> String {
@@ -369,10 +395,17 @@ pub fn command(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let old = cassette::load(&args.old)?;
     let new = cassette::load(&args.new)?;
     let result = diff(&contract, &old, &new, &args.ignore);
-    style::print(&result.to_human(
-        &args.old.display().to_string(),
-        &args.new.display().to_string(),
-    ));
+    let (old_name, new_name) = (
+        args.old.display().to_string(),
+        args.new.display().to_string(),
+    );
+    match args.format {
+        Format::Human => style::print(&result.to_human(&old_name, &new_name)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&result.to_json(&old_name, &new_name))?
+        ),
+    }
     Ok(if result.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -84,6 +84,29 @@ fn coverage_shows_what_a_cassette_does_not_touch() {
 }
 
 #[test]
+fn coverage_fail_under_gates_on_the_openapi_share() {
+    let dns = Path::new(env!("CARGO_MANIFEST_DIR")).join("cassettes/dns.json");
+    let dns = dns.to_str().unwrap();
+
+    let (under, _, said) = tailtape(&["coverage", dns, "--fail-under", "50"]);
+    let (over, _, quiet) = tailtape(&["coverage", dns, "--fail-under", "5.5"]);
+    let (all, _, _) = tailtape(&["coverage", "--fail-under", "100"]);
+    let (bad, _, why) = tailtape(&["coverage", "--fail-under", "150"]);
+
+    assert_eq!(under, 1);
+    assert!(
+        said.contains(
+            "% of the operations of Tailscale's OpenAPI file covered, under --fail-under 50%"
+        ),
+        "{said}"
+    );
+    assert_eq!((over, quiet.as_str()), (0, ""));
+    assert_eq!(all, 0, "the bundled cassettes cover every operation");
+    assert_eq!(bad, 2);
+    assert!(why.contains("150 is not between 0 and 100"), "{why}");
+}
+
+#[test]
 fn colour_only_on_a_terminal_and_never_under_no_color() {
     let dir = tempfile::tempdir().unwrap();
     let mut devices = bundled("devices.json");
@@ -213,6 +236,43 @@ fn diff_lists_interactions_on_one_side_only() {
         "only in {new}: #0 GET /api/v2/tailnet/example.com/devices?fields=all"
     )));
     assert!(stdout.contains("2 only in OLD, 1 only in NEW"), "{stdout}");
+}
+
+#[test]
+fn diff_as_json_gives_each_change_and_each_one_sided_interaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = rerecorded(dir.path(), |c| {
+        let interactions = c["interactions"].as_array_mut().unwrap();
+        interactions[0]["response"]["json"]["devices"][1]["hostname"] = "armadillo-2".into();
+        interactions.remove(3);
+    });
+
+    let (code, stdout, _) = tailtape(&["diff", &old, &new, "--format", "json"]);
+
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (report["old"].as_str(), report["new"].as_str()),
+        (Some(old.as_str()), Some(new.as_str()))
+    );
+    let pair = &report["differing"][0];
+    assert_eq!(pair["request"], "GET /api/v2/tailnet/-/devices?fields=all");
+    assert_eq!(
+        pair["changes"],
+        serde_json::json!([{"kind": "changed", "at": "/devices/1/hostname",
+            "old": "\"armadillo\"", "new": "\"armadillo-2\""}])
+    );
+    assert!(
+        pair["unified"]
+            .as_str()
+            .unwrap()
+            .contains("+      \"hostname\": \"armadillo-2\",")
+    );
+    assert_eq!(
+        report["only_old"],
+        serde_json::json!([{"index": 3, "request": "GET /api/v2/device/nDoesNotExist"}])
+    );
+    assert_eq!(report["only_new"], serde_json::json!([]));
 }
 
 fn parse_junit(path: &Path) -> quick_junit::Report {
