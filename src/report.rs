@@ -109,11 +109,8 @@ impl Report {
 pub enum OutputError {
     #[error("{path}: the directory {dir} does not exist")]
     NoDirectory { path: String, dir: String },
-    #[error("{path}: cannot be written: {source}")]
-    NotWritable {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot be written: {error}")]
+    NotWritable { path: String, error: std::io::Error },
 }
 
 /// Checks that the file at `path` can be written later: its directory exists and the file can
@@ -135,9 +132,9 @@ pub fn ensure_writable(path: &Path) -> Result<(), OutputError> {
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|source| OutputError::NotWritable {
+        .map_err(|error| OutputError::NotWritable {
             path: name(),
-            source,
+            error,
         })?;
     if !existed {
         let _ = std::fs::remove_file(path);

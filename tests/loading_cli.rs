@@ -250,3 +250,31 @@ fn junit_path_is_checked_before_validating() {
     assert!(run.stderr.contains(&want), "want {want} in {}", run.stderr);
     assert!(!run.stderr.contains("not-there.json"), "{}", run.stderr);
 }
+
+#[test]
+fn a_system_error_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let locked = dir.path().join("no-such-dir/new.json");
+
+    let runs = [
+        tailtape(&["validate", missing.to_str().unwrap()]),
+        tailtape(&[
+            "record",
+            "--cassette",
+            locked.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]),
+    ];
+
+    for run in runs {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("No such file or directory").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -46,8 +46,8 @@ fn refresh(cassette: &Path, upstream: &Path, scenario_exit: u8) -> (i32, String)
         .output()
         .unwrap();
     drop(replay);
-    let printed = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let printed =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap(), printed)
 }
 
@@ -90,7 +90,11 @@ fn a_changed_answer_is_shown_and_replaces_the_cassette() {
         now["interactions"][0]["request"]["headers"]["authorization"],
         "Bearer <redacted>"
     );
-    assert!(!std::fs::read_to_string(&cassette).unwrap().contains("kRefreshCNTRL"));
+    assert!(
+        !std::fs::read_to_string(&cassette)
+            .unwrap()
+            .contains("kRefreshCNTRL")
+    );
 }
 
 #[test]

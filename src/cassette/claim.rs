@@ -29,11 +29,8 @@ pub enum ClaimError {
         "{file} is in use by another tailtape (its lock, {lock}, is held): stop that one first, or use another cassette"
     )]
     Held { file: String, lock: String },
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: {error}")]
+    Io { file: String, error: std::io::Error },
 }
 
 /// A cassette path this process may write (or, shared, read while no one writes it).
@@ -69,9 +66,9 @@ impl Claim {
         let name = path.display().to_string();
         let path = resolve(path)?;
         let lock_path = with_suffix(&path, ".lock");
-        let io = |source| ClaimError::Io {
+        let io = |error| ClaimError::Io {
             file: lock_path.display().to_string(),
-            source,
+            error,
         };
         loop {
             let lock = OpenOptions::new()
@@ -180,7 +177,7 @@ fn resolve(path: &Path) -> Result<PathBuf, ClaimError> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
-        Err(source) => return Err(ClaimError::Io { file, source }),
+        Err(error) => return Err(ClaimError::Io { file, error }),
     };
     if !meta.file_type().is_symlink() {
         return match kind(&meta) {
@@ -190,16 +187,16 @@ fn resolve(path: &Path) -> Result<PathBuf, ClaimError> {
     }
     match std::fs::metadata(path) {
         Ok(target) => match kind(&target) {
-            None => std::fs::canonicalize(path).map_err(|source| ClaimError::Io {
+            None => std::fs::canonicalize(path).map_err(|error| ClaimError::Io {
                 file: file.clone(),
-                source,
+                error,
             }),
             Some(kind) => Err(not_regular(kind)),
         },
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             Err(not_regular("a symbolic link to nothing"))
         }
-        Err(source) => Err(ClaimError::Io { file, source }),
+        Err(error) => Err(ClaimError::Io { file, error }),
     }
 }
 

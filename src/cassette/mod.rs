@@ -101,11 +101,8 @@ pub fn media_type(headers: &Headers) -> Option<String> {
 /// A cassette that cannot be used, with enough to find the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: {error}")]
+    Io { file: String, error: std::io::Error },
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: String,
@@ -184,9 +181,9 @@ pub fn sources(paths: &[PathBuf], strict: bool) -> Result<Vec<Source>, LoadError
     let mut walk = Walk::default();
     let mut out = Vec::new();
     for path in paths {
-        let io_err = |source| LoadError::Io {
+        let io_err = |error| LoadError::Io {
             file: path.display().to_string(),
-            source,
+            error,
         };
         if std::fs::metadata(path).map_err(io_err)?.is_dir() {
             let mut found = Vec::new();
@@ -246,9 +243,9 @@ pub fn load(path: &Path) -> Result<Cassette, LoadError> {
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+    std::fs::read_to_string(path).map_err(|error| LoadError::Io {
         file: path.display().to_string(),
-        source,
+        error,
     })
 }
 
