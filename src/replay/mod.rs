@@ -20,6 +20,7 @@ mod reports;
 mod server;
 mod session;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -314,7 +315,7 @@ impl Replay {
     pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
         let sequence = self.matcher.find(self.contract.table(), request)?;
         let mut sessions = self.lock();
-        let (journal, _) = sessions.open(None).ok()?;
+        let (journal, _) = sessions.default_mut();
         let index = journal.next_answer(
             sequence,
             self.matcher.sequence(sequence),
@@ -332,18 +333,18 @@ impl Replay {
         let message = format!("tailtape: {line}: {err}");
         eprintln!("tailtape replay: {message}");
         let mut sessions = self.lock();
-        if let Ok((journal, budget)) = sessions.open(None) {
-            journal.requests += 1;
-            journal.add_unmatched(
-                budget,
-                Unmatched {
-                    request: line,
-                    reason: err.to_string(),
-                    nearest: None,
-                    diff: String::new(),
-                },
-            );
-        }
+        let (journal, budget) = sessions.default_mut();
+        journal.requests += 1;
+        journal.add_unmatched(
+            budget,
+            Unmatched {
+                request: line,
+                reason: err.to_string(),
+                nearest: None,
+                diff: String::new(),
+            },
+        );
+        drop(sessions);
         Answer::json(400, json!({ "message": message }))
     }
 
@@ -404,10 +405,10 @@ fn live(session: Option<&str>) -> String {
 }
 
 /// A request line as messages and the log show it: with its session, if it named one.
-fn in_session(line: &str, session: Option<&str>) -> String {
+fn in_session<'a>(line: &'a str, session: Option<&str>) -> Cow<'a, str> {
     match session {
-        None => line.to_string(),
-        Some(name) => format!("{line} (session {name})"),
+        None => Cow::Borrowed(line),
+        Some(name) => Cow::Owned(format!("{line} (session {name})")),
     }
 }
 

@@ -60,11 +60,16 @@ impl Replay {
             Err(err) => return refuse(format!("tailtape: {err}")),
         };
         if request.method() == hyper::Method::POST {
-            match session {
-                Some(name) => self.reset_session(name),
-                None => self.reset(),
-            }
-            return Answer::json(200, json!({"status": "reset", "session": session}));
+            return match session {
+                Some(name) => {
+                    self.reset_session(name);
+                    Answer::json(200, json!({"status": "reset", "session": name}))
+                }
+                None => {
+                    self.reset();
+                    Answer::json(200, json!({"status": "reset"}))
+                }
+            };
         }
         let report = match session {
             Some(_) => self.session_report(session),

@@ -101,13 +101,22 @@ impl Sessions {
         name: Option<&str>,
     ) -> Result<(&mut Journal, &mut Budget), SessionError> {
         let Some(name) = name else {
-            return Ok((&mut self.default, &mut self.budget));
+            return Ok(self.default_mut());
         };
-        if !self.named.contains_key(name) && self.named.len() >= SESSION_LIMIT {
-            return Err(SessionError::TooMany(SESSION_LIMIT));
+        // Looked up before inserting, so that a request in a known session copies no name.
+        if !self.named.contains_key(name) {
+            if self.named.len() >= SESSION_LIMIT {
+                return Err(SessionError::TooMany(SESSION_LIMIT));
+            }
+            self.named.insert(name.to_string(), Journal::default());
         }
-        let journal = self.named.entry(name.to_string()).or_default();
+        let journal = self.named.get_mut(name).expect("inserted above");
         Ok((journal, &mut self.budget))
+    }
+
+    /// The default session's journal and the server's budget.
+    pub(super) fn default_mut(&mut self) -> (&mut Journal, &mut Budget) {
+        (&mut self.default, &mut self.budget)
     }
 
     /// The journal of session `name`, if it has one (the default session always has).
