@@ -126,6 +126,9 @@ fn the_session_header_is_not_compared_by_the_matcher() {
     );
     assert_eq!(none.status, 200, "{}", String::from_utf8_lossy(&none.body));
     assert_eq!(other.json(), none.json(), "both are the first answer");
+    let report = server.report();
+    let findings = &report.sessions["another-run"].findings;
+    assert!(findings.is_empty(), "nor is it a finding: {findings:?}");
 }
 
 #[test]
@@ -470,4 +473,33 @@ fn strict_and_junit_account_for_an_unmatched_request_in_a_session() {
             ("<live gw1> unmatched", 1, 1)
         ]
     );
+}
+
+#[test]
+fn under_strict_one_session_using_up_a_sequence_leaves_the_others_theirs() {
+    let strict = Options {
+        strict: true,
+        enforce: false,
+    };
+    let replay = Replay::new(
+        Contract::load(None).unwrap(),
+        vec![bundled("dns.json")],
+        strict,
+    );
+    let preferences = "/api/v2/tailnet/-/dns/preferences";
+
+    let a: Vec<u16> = (0..4)
+        .map(|_| replay.answer(&request(preferences, Some("a"))).status)
+        .collect();
+    let b = replay.answer(&request(preferences, Some("b"))).status;
+
+    assert_eq!(a, [200, 200, 200, 501]);
+    assert_eq!(b, 200);
+    let report = replay.report();
+    let reason = &report.sessions["a"].unmatched[0].reason;
+    assert!(
+        reason.contains("all 3 recorded answers were used"),
+        "{reason}"
+    );
+    assert_eq!(report.sessions["b"].summary.unmatched, 0);
 }
