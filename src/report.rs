@@ -1,8 +1,13 @@
 //! The replay journal: what a replay server answered and what it could not. `GET
 //! /__tailtape/report` returns it as JSON, `--report FILE` writes it on exit, and `--strict`
-//! turns anything unmatched, unused or invalid into exit code 1. [`ensure_writable`] checks a
-//! report's path (this one or a JUnit file) at start, so a typo fails before a run, not after.
+//! turns anything unmatched, unused or invalid into exit code 1. A report's top level is the
+//! default session (requests without a `tailtape-session` header), as before sessions, and
+//! named sessions appear under `sessions`; whether a recorded interaction was used is a question
+//! about the whole run, so the top-level `unused` lists what no request of any session used.
+//! [`ensure_writable`] checks a report's path (this one or a JUnit file) at start, so a typo
+//! fails before a run, not after.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -65,6 +70,44 @@ pub struct Report {
     pub unused: Vec<InteractionRef>,
     /// Findings on the recorded responses (checked once at start) and on every request received.
     pub findings: Vec<Finding>,
+    /// Each named session's own requests, by name (absent when no request named one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<String, SessionReport>,
+}
+
+/// A named session's part of a report. Its `summary.unused` counts the recorded interactions
+/// this session did not use; they are not listed (with many sessions on a large cassette the
+/// lists would dwarf the rest), but the session's own report (`GET /__tailtape/report` with
+/// its header) lists them.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct SessionReport {
+    pub summary: Summary,
+    pub matched: Vec<Matched>,
+    pub unmatched: Vec<Unmatched>,
+    /// Findings on this session's requests.
+    pub findings: Vec<Finding>,
+}
+
+impl Summary {
+    fn of(
+        requests: u64,
+        matched: &[Matched],
+        unmatched: &[Unmatched],
+        unused: usize,
+        findings: &[Finding],
+        overflow: &Overflow,
+    ) -> Summary {
+        let count = |level| findings.iter().filter(|f| f.issue.level == level).count();
+        Summary {
+            requests,
+            matched: matched.iter().map(|m| m.count).sum(),
+            unmatched: unmatched.len() + overflow.unmatched,
+            unused,
+            errors: count(Level::Error) + overflow.errors,
+            warnings: count(Level::Warning) + overflow.warnings,
+            not_listed: overflow.unmatched + overflow.errors + overflow.warnings,
+        }
+    }
 }
 
 impl Report {
@@ -76,31 +119,62 @@ impl Report {
         findings: Vec<Finding>,
         overflow: Overflow,
     ) -> Report {
-        let count = |level| findings.iter().filter(|f| f.issue.level == level).count();
         Report {
-            summary: Summary {
+            summary: Summary::of(
                 requests,
-                matched: matched.iter().map(|m| m.count).sum(),
-                unmatched: unmatched.len() + overflow.unmatched,
-                unused: unused.len(),
-                errors: count(Level::Error) + overflow.errors,
-                warnings: count(Level::Warning) + overflow.warnings,
-                not_listed: overflow.unmatched + overflow.errors + overflow.warnings,
-            },
+                &matched,
+                &unmatched,
+                unused.len(),
+                &findings,
+                &overflow,
+            ),
             matched,
             unmatched,
             unused,
             findings,
+            sessions: BTreeMap::new(),
         }
     }
 
-    /// What `--strict` requires: nothing unmatched, nothing unused, no error finding.
+    /// What `--strict` requires: nothing unmatched and no error finding in any session, and no
+    /// recorded interaction that no session used.
     pub fn is_clean(&self) -> bool {
-        self.summary.unmatched == 0 && self.unused.is_empty() && self.summary.errors == 0
+        self.summary.unmatched == 0
+            && self.unused.is_empty()
+            && self.summary.errors == 0
+            && self
+                .sessions
+                .values()
+                .all(|s| s.summary.unmatched == 0 && s.summary.errors == 0)
+    }
+
+    /// The findings of every session, the top level's first.
+    pub fn all_findings(&self) -> Vec<Finding> {
+        let sessions = self.sessions.values().flat_map(|s| &s.findings);
+        self.findings.iter().chain(sessions).cloned().collect()
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes") + "\n"
+    }
+}
+
+impl SessionReport {
+    /// A session's part: `unused` is how many recorded interactions it did not use.
+    pub fn new(
+        requests: u64,
+        matched: Vec<Matched>,
+        unmatched: Vec<Unmatched>,
+        unused: usize,
+        findings: Vec<Finding>,
+        overflow: Overflow,
+    ) -> SessionReport {
+        SessionReport {
+            summary: Summary::of(requests, &matched, &unmatched, unused, &findings, &overflow),
+            matched,
+            unmatched,
+            findings,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use super::{Options, Replay};
 use crate::cli::ReplayArgs;
 use crate::http;
 use crate::junit;
-use crate::report;
+use crate::report::{self, Summary};
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     for path in args.report.iter().chain(&args.junit) {
@@ -48,15 +48,42 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             path,
             "tailtape replay",
             &replay.junit_cases(),
-            &report.findings,
+            &report.all_findings(),
         )
         .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     let s = &report.summary;
-    eprintln!(
-        "tailtape replay: {} requests, {} matched, {} unmatched, {} interactions unused, {} errors, {} warnings",
-        s.requests, s.matched, s.unmatched, s.unused, s.errors, s.warnings
-    );
+    if report.sessions.is_empty() {
+        eprintln!(
+            "tailtape replay: {} requests, {} matched, {} unmatched, {} interactions unused, {} errors, {} warnings",
+            s.requests, s.matched, s.unmatched, s.unused, s.errors, s.warnings
+        );
+    } else {
+        let mut named = Summary::default();
+        for part in report.sessions.values() {
+            let p = &part.summary;
+            named.requests += p.requests;
+            named.matched += p.matched;
+            named.unmatched += p.unmatched;
+            named.errors += p.errors;
+            named.warnings += p.warnings;
+        }
+        let counts = |s: &Summary| {
+            format!(
+                "{} matched, {} unmatched, {} errors, {} warnings",
+                s.matched, s.unmatched, s.errors, s.warnings
+            )
+        };
+        eprintln!(
+            "tailtape replay: {} requests without a session ({}), {} in {} sessions ({}); {} interactions unused by all",
+            s.requests,
+            counts(s),
+            named.requests,
+            report.sessions.len(),
+            counts(&named),
+            s.unused
+        );
+    }
     Ok(if args.strict && !report.is_clean() {
         ExitCode::from(1)
     } else {

@@ -97,14 +97,24 @@ impl ReplayServer {
         self.addr
     }
 
-    /// The journal so far.
+    /// The journal so far, grouped by session (see [`Replay::report`]).
     pub fn report(&self) -> Report {
         self.replay.report()
     }
 
-    /// Rewinds the recorded sequences and clears the journal.
+    /// One session's own report (`None`: the default session's).
+    pub fn session_report(&self, session: Option<&str>) -> Report {
+        self.replay.session_report(session)
+    }
+
+    /// Rewinds the recorded sequences and clears the journal, of every session.
     pub fn reset(&self) {
         self.replay.reset();
+    }
+
+    /// Ends session `name` only (see [`Replay::reset_session`]).
+    pub fn reset_session(&self, name: &str) {
+        self.replay.reset_session(name);
     }
 }
 

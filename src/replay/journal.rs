@@ -1,8 +1,12 @@
-//! The replay journal as it is kept: per-sequence positions and per-interaction hits, the
-//! unmatched requests and the findings on requests received, all within [`JournalLimits`], so
-//! that a flood of bad or huge requests cannot exhaust memory: text is clipped per entry, and
-//! what does not fit is only counted (`summary.not_listed`). `report.rs` is the form it is read
-//! in.
+//! One session's journal as it is kept: per-sequence positions and per-interaction hits, the
+//! unmatched requests and the findings on requests received. Every session's lists draw on one
+//! [`Budget`] per server, within [`JournalLimits`], so that a flood of bad or huge requests, in
+//! any number of sessions, cannot exhaust memory: text is clipped per entry, and what does not
+//! fit is only counted (`summary.not_listed`). Positions and hits are kept only for what a
+//! session used, so an idle or short session costs next to nothing on a large cassette.
+//! `report.rs` is the form a journal is read in.
+
+use std::collections::HashMap;
 
 use crate::finding::{Finding, Level};
 use crate::report::{Overflow, Unmatched};
@@ -10,17 +14,16 @@ use crate::report::{Overflow, Unmatched};
 #[derive(Default)]
 pub(super) struct Journal {
     pub(super) requests: u64,
-    /// Per matcher sequence: how many of its answers were given.
-    pub(super) next: Vec<usize>,
-    /// Per recorded interaction: how many requests it answered.
-    pub(super) hits: Vec<u64>,
+    /// Per matcher sequence used: how many of its answers were given.
+    pub(super) next: HashMap<usize, usize>,
+    /// Per recorded interaction used: how many requests it answered.
+    pub(super) hits: HashMap<usize, u64>,
     pub(super) unmatched: Vec<Unmatched>,
     pub(super) live_findings: Vec<Finding>,
     /// (number, request line) of each request that had findings.
     pub(super) live_requests: Vec<(usize, String)>,
-    /// Bytes of text the lists above hold.
-    pub(super) bytes: usize,
-    pub(super) limits: JournalLimits,
+    /// Bytes of text the lists above hold (drawn from the server's [`Budget`]).
+    bytes: usize,
     /// What did not fit under the limits.
     pub(super) overflow: Overflow,
 }
@@ -35,21 +38,31 @@ impl Journal {
         strict: bool,
         using: Use,
     ) -> Option<usize> {
-        let given = self.next[sequence];
+        let given = self.next.get(&sequence).copied().unwrap_or(0);
         if given >= indices.len() && strict {
             return None;
         }
         let index = indices[given.min(indices.len() - 1)];
         if using == Use::Advance {
-            self.next[sequence] += 1;
+            self.next.insert(sequence, given + 1);
         }
-        self.hits[index] += 1;
+        *self.hits.entry(index).or_default() += 1;
         Some(index)
     }
 
-    /// Keeps a request's findings (their text already clipped) and its request line while there
-    /// is room, and counts them either way.
-    pub(super) fn add_findings(&mut self, findings: Vec<Finding>, line: String) {
+    /// How many requests recorded interaction `index` answered.
+    pub(super) fn hits_of(&self, index: usize) -> u64 {
+        self.hits.get(&index).copied().unwrap_or(0)
+    }
+
+    /// Keeps a request's findings (their text already clipped) and its request line while the
+    /// budget has room, and counts them either way.
+    pub(super) fn add_findings(
+        &mut self,
+        budget: &mut Budget,
+        findings: Vec<Finding>,
+        line: String,
+    ) {
         if findings.is_empty() {
             return;
         }
@@ -58,7 +71,7 @@ impl Journal {
                 .iter()
                 .map(|f| f.issue.message.len() + f.issue.pointer.len() + FINDING_OVERHEAD)
                 .sum::<usize>();
-        if !self.has_room(self.live_requests.len(), size) {
+        if !budget.take(List::Findings, size) {
             for finding in findings {
                 match finding.issue.level {
                     Level::Error => self.overflow.errors += 1,
@@ -72,7 +85,7 @@ impl Journal {
         self.live_findings.extend(findings);
     }
 
-    pub(super) fn add_unmatched(&mut self, unmatched: Unmatched) {
+    pub(super) fn add_unmatched(&mut self, budget: &mut Budget, unmatched: Unmatched) {
         let size = unmatched.request.len()
             + unmatched.reason.len()
             + unmatched.diff.len()
@@ -80,22 +93,63 @@ impl Journal {
                 .nearest
                 .as_ref()
                 .map_or(0, |n| n.request.len() + n.cassette.len());
-        if self.has_room(self.unmatched.len(), size) {
+        if budget.take(List::Unmatched, size) {
             self.bytes += size;
             self.unmatched.push(unmatched);
         } else {
             self.overflow.unmatched += 1;
         }
     }
+}
 
-    /// Whether a list holding `listed` entries can take one more of `size` bytes.
-    fn has_room(&self, listed: usize, size: usize) -> bool {
-        listed < self.limits.entries && self.bytes + size <= self.limits.bytes
+/// What all the journals of one server hold together, against its [`JournalLimits`].
+#[derive(Default)]
+pub(super) struct Budget {
+    pub(super) limits: JournalLimits,
+    bytes: usize,
+    unmatched: usize,
+    with_findings: usize,
+}
+
+/// The lists a journal keeps, each bounded by [`JournalLimits::entries`] over the server.
+#[derive(Clone, Copy)]
+enum List {
+    Unmatched,
+    Findings,
+}
+
+impl Budget {
+    pub(super) fn new(limits: JournalLimits) -> Budget {
+        Budget {
+            limits,
+            ..Budget::default()
+        }
+    }
+
+    /// Takes room for one more entry of `size` bytes in `list`, if there is room.
+    fn take(&mut self, list: List, size: usize) -> bool {
+        let listed = match list {
+            List::Unmatched => &mut self.unmatched,
+            List::Findings => &mut self.with_findings,
+        };
+        if *listed >= self.limits.entries || self.bytes + size > self.limits.bytes {
+            return false;
+        }
+        *listed += 1;
+        self.bytes += size;
+        true
+    }
+
+    /// Gives back what `journal` held (it is being cleared).
+    pub(super) fn give_back(&mut self, journal: &Journal) {
+        self.bytes -= journal.bytes;
+        self.unmatched -= journal.unmatched.len();
+        self.with_findings -= journal.live_requests.len();
     }
 }
 
-/// How much a journal lists; beyond that it only counts (`summary.not_listed`), so a flood of
-/// bad or huge requests cannot exhaust memory.
+/// How much a server's journals list, all sessions together; beyond that they only count
+/// (`summary.not_listed`), so a flood of bad or huge requests cannot exhaust memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JournalLimits {
     /// Unmatched requests listed, and requests with findings listed (each).
@@ -113,7 +167,8 @@ impl Default for JournalLimits {
     }
 }
 
-/// How many bytes of text a journal holds (16 MiB); more entries are only counted.
+/// How many bytes of text a server's journals hold, all sessions together (16 MiB); more
+/// entries are only counted.
 pub const JOURNAL_BYTES: usize = 16 * 1024 * 1024;
 
 /// The most a journal keeps of one request line, finding message or pointer (2 KiB).
@@ -141,8 +196,8 @@ pub(super) fn clip(mut text: String, max: usize) -> String {
     format!("{}… ({cut} of {} bytes shown)", &text[..cut], text.len())
 }
 
-/// How many unmatched requests, and how many requests with findings, a journal lists; more are
-/// only counted.
+/// How many unmatched requests, and how many requests with findings, a server's journals list,
+/// all sessions together; more are only counted.
 pub const JOURNAL_LIMIT: usize = 1000;
 
 /// Whether giving an answer moves its sequence on (`HEAD` answered from a `GET` does not).

@@ -3,8 +3,10 @@
 //! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
 //! contract (requests are validated as they arrive, recorded responses once at start), the
 //! [`Matcher`] over the recorded requests, the answers prepared as bytes at start, and the
-//! journal. `server.rs` serves it through `http.rs` and adds the `/__tailtape/` endpoints;
-//! `handle.rs` runs a server in-process for Rust tests; `command.rs` is the CLI.
+//! journals, one per session (`session.rs`: a `tailtape-session` header names one; `journal.rs`
+//! keeps each, all within one budget; `reports.rs` reads them out). `server.rs` serves it
+//! through `http.rs` and adds the `/__tailtape/` endpoints; `handle.rs` runs a server
+//! in-process for Rust tests; `command.rs` is the CLI.
 //!
 //! An unmatched request gets **501 Not Implemented** with a JSON `message` naming the nearest
 //! recorded request and a unified diff. 501 is an error to every client, is not retried by
@@ -14,8 +16,11 @@
 mod command;
 mod handle;
 mod journal;
+mod reports;
 mod server;
+mod session;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,15 +32,16 @@ pub use command::command;
 pub use handle::ReplayServer;
 pub use journal::{DIFF_KEPT, JOURNAL_BYTES, JOURNAL_LIMIT, JournalLimits, TEXT_KEPT};
 pub use server::{DEFAULT_LISTEN, serve};
+pub use session::{NAME_MAX, SESSION_HEADER, SESSION_LIMIT, SessionError, session_of};
 
 use crate::body::Body;
 use crate::cassette::{self, Cassette, Interaction, Request};
 use crate::finding::{Finding, Issue, Level};
-use crate::junit::Case;
 use crate::matching::Matcher;
-use crate::report::{InteractionRef, Matched, Report, Unmatched};
+use crate::report::{InteractionRef, Unmatched};
 use crate::schema::Contract;
-use journal::{Journal, Use, clip};
+use journal::{Use, clip};
+use session::Sessions;
 
 /// Why a replay could not start: bad schemas or a bad cassette.
 #[derive(Debug, thiserror::Error)]
@@ -101,22 +107,16 @@ impl Builder {
             .add(self.contract.table(), &interaction.request);
     }
 
-    /// Starts an empty journal.
+    /// Starts with an empty journal.
     pub fn build(self) -> Replay {
-        let matcher = self.matcher;
-        let journal = Journal {
-            next: vec![0; matcher.sequence_count()],
-            hits: vec![0; self.recorded.len()],
-            ..Journal::default()
-        };
         Replay {
             contract: self.contract,
             options: self.options,
             cassettes: self.cassettes,
             recorded: self.recorded,
-            matcher,
+            matcher: self.matcher,
             recorded_findings: self.recorded_findings,
-            journal: Mutex::new(journal),
+            sessions: Mutex::new(Sessions::new(JournalLimits::default())),
         }
     }
 }
@@ -137,7 +137,7 @@ pub struct Replay {
     matcher: Matcher,
     /// Findings on the recorded cassettes, fixed at start.
     recorded_findings: Vec<Finding>,
-    journal: Mutex<Journal>,
+    sessions: Mutex<Sessions>,
 }
 
 /// Headers never replayed: hop-by-hop ones, those the server sets itself, and
@@ -197,7 +197,7 @@ impl Replay {
 
     /// The same replay with a journal bounded by `limits` instead of the defaults.
     pub fn with_journal_limits(self, limits: JournalLimits) -> Replay {
-        self.lock().limits = limits;
+        self.lock().set_limits(limits);
         self
     }
 
@@ -216,9 +216,16 @@ impl Replay {
 
     /// Answers one request and writes it in the journal. Problems are logged to stderr.
     ///
+    /// A request with a `tailtape-session` header is answered and journaled in that session
+    /// (see `session.rs`); one whose session cannot be served gets 400.
+    ///
     /// A `HEAD` with no recorded `HEAD` to match gets the answer the same `GET` would get next
     /// (status, headers, the length of its body), without its body and without using it up.
     pub fn answer(&self, request: &Request) -> Answer {
+        let session = match session_of(&request.headers) {
+            Ok(session) => session,
+            Err(err) => return self.refused(request, err),
+        };
         if request.method.eq_ignore_ascii_case("HEAD")
             && self.matcher.find(self.contract.table(), request).is_none()
         {
@@ -226,12 +233,12 @@ impl Replay {
                 method: "GET".into(),
                 ..request.clone()
             };
-            return head_of(self.answer_with(&get, Use::Peek));
+            return head_of(self.answer_with(&get, session, Use::Peek));
         }
-        self.answer_with(request, Use::Advance)
+        self.answer_with(request, session, Use::Advance)
     }
 
-    fn answer_with(&self, request: &Request, using: Use) -> Answer {
+    fn answer_with(&self, request: &Request, session: Option<&str>, using: Use) -> Answer {
         let authorization = request.headers.get("authorization");
         if authorization.is_none_or(|value| value.trim().is_empty())
             && self
@@ -249,19 +256,27 @@ impl Replay {
         let invalid = issues.iter().any(|i| i.level == Level::Error);
         let sequence = self.matcher.find_for(operation, request);
 
-        let mut journal = self.lock();
+        let mut sessions = self.lock();
+        let (journal, budget) = match sessions.open(session) {
+            Ok(opened) => opened,
+            Err(err) => {
+                drop(sessions);
+                return self.refused(request, err);
+            }
+        };
         journal.requests += 1;
         let number = journal.requests as usize - 1;
         let line = clip(request.to_string(), TEXT_KEPT);
+        let what = in_session(&line, session);
         let findings: Vec<Finding> = issues
             .into_iter()
             .map(|mut issue| {
                 // A message may quote the body (a 16 MiB string of the wrong type).
                 issue.message = clip(issue.message, TEXT_KEPT);
                 issue.pointer = clip(issue.pointer, TEXT_KEPT);
-                log(&line, &issue);
+                log(&what, &issue);
                 Finding {
-                    cassette: LIVE.into(),
+                    cassette: live(session),
                     interaction: number,
                     issue,
                 }
@@ -269,28 +284,28 @@ impl Replay {
             .collect();
         if self.options.enforce && invalid {
             let body = json!({
-                "message": format!("tailtape: {line} breaks the documented contract"),
+                "message": format!("tailtape: {what} breaks the documented contract"),
                 "findings": findings,
             });
-            journal.add_findings(findings, line);
+            journal.add_findings(budget, findings, line);
             return Answer::json(400, body);
         }
-        journal.add_findings(findings, line);
+        journal.add_findings(budget, findings, line);
 
         let Some(sequence) = sequence else {
-            drop(journal);
-            return self.unmatched(request, "no recorded request matches".into());
+            drop(sessions);
+            return self.unmatched(request, session, "no recorded request matches".into());
         };
         let indices = self.matcher.sequence(sequence);
         match journal.next_answer(sequence, indices, self.options.strict, using) {
             Some(index) => self.recorded[index].answer.clone(),
             None => {
-                drop(journal);
+                drop(sessions);
                 let reason = format!(
                     "all {} recorded answers were used (--strict)",
                     indices.len()
                 );
-                self.unmatched(request, reason)
+                self.unmatched(request, session, reason)
             }
         }
     }
@@ -299,7 +314,9 @@ impl Replay {
     /// recorded matches; nothing is journaled or logged. The recorder's `new` mode uses it.
     pub fn recorded_answer(&self, request: &Request) -> Option<Answer> {
         let sequence = self.matcher.find(self.contract.table(), request)?;
-        let index = self.lock().next_answer(
+        let mut sessions = self.lock();
+        let (journal, _) = sessions.default_mut();
+        let index = journal.next_answer(
             sequence,
             self.matcher.sequence(sequence),
             false,
@@ -308,14 +325,37 @@ impl Replay {
         Some(self.recorded[index].answer.clone())
     }
 
-    fn unmatched(&self, request: &Request, reason: String) -> Answer {
+    /// The answer to a request whose session cannot be served (a bad name, one session too
+    /// many): 400 with a JSON `message`, journaled as unmatched in the default session, so that
+    /// `--strict` fails a run where it happened even if the client took the 400 for an answer.
+    fn refused(&self, request: &Request, err: SessionError) -> Answer {
+        let line = clip(request.to_string(), TEXT_KEPT);
+        let message = format!("tailtape: {line}: {err}");
+        eprintln!("tailtape replay: {message}");
+        let mut sessions = self.lock();
+        let (journal, budget) = sessions.default_mut();
+        journal.requests += 1;
+        journal.add_unmatched(
+            budget,
+            Unmatched {
+                request: line,
+                reason: err.to_string(),
+                nearest: None,
+                diff: String::new(),
+            },
+        );
+        drop(sessions);
+        Answer::json(400, json!({ "message": message }))
+    }
+
+    fn unmatched(&self, request: &Request, session: Option<&str>, reason: String) -> Answer {
         let nearest = self.matcher.nearest(self.contract.table(), request);
         let (nearest, diff) = match nearest {
             Some(n) => (Some(self.reference(n.index)), clip(n.diff, DIFF_KEPT)),
             None => (None, String::new()),
         };
         let line = clip(request.to_string(), TEXT_KEPT);
-        let mut message = format!("tailtape: {line}: {reason}");
+        let mut message = format!("tailtape: {}: {reason}", in_session(&line, session));
         if let Some(n) = &nearest {
             message.push_str(&format!(
                 "; nearest recorded request: {} ({} #{})\n{diff}",
@@ -324,12 +364,17 @@ impl Replay {
         }
         eprintln!("tailtape replay: {message}");
         let body = json!({"message": message, "nearest": nearest, "diff": diff});
-        self.lock().add_unmatched(Unmatched {
+        let unmatched = Unmatched {
             request: line,
             reason,
             nearest,
             diff,
-        });
+        };
+        // The session was open a moment ago; if a reset ended it since and the sessions are
+        // now all taken, the client still has its answer and the journal misses this entry.
+        if let Ok((journal, budget)) = self.lock().open(session) {
+            journal.add_unmatched(budget, unmatched);
+        }
         Answer::json(UNMATCHED_STATUS, body)
     }
 
@@ -342,86 +387,28 @@ impl Replay {
         }
     }
 
-    /// The journal so far.
-    pub fn report(&self) -> Report {
-        let journal = self.lock();
-        let mut matched = Vec::new();
-        let mut unused = Vec::new();
-        for (index, &count) in journal.hits.iter().enumerate() {
-            if count == 0 {
-                unused.push(self.reference(index));
-            } else {
-                matched.push(Matched {
-                    recorded: self.reference(index),
-                    count,
-                });
-            }
-        }
-        let findings = self
-            .recorded_findings
-            .iter()
-            .chain(&journal.live_findings)
-            .cloned()
-            .collect();
-        Report::new(
-            journal.requests,
-            matched,
-            journal.unmatched.clone(),
-            unused,
-            findings,
-            journal.overflow.clone(),
-        )
-    }
-
-    /// The test cases of a JUnit report: every recorded interaction, every request that had
-    /// findings (cassette `<live>`, numbered like its findings), and every unmatched request.
-    pub fn junit_cases(&self) -> Vec<Case> {
-        let journal = self.lock();
-        let mut cases: Vec<Case> = (0..self.recorded.len())
-            .map(|index| {
-                let r = self.reference(index);
-                Case {
-                    cassette: r.cassette,
-                    interaction: r.interaction,
-                    request: r.request,
-                    failure: None,
-                }
-            })
-            .collect();
-        cases.extend(journal.live_requests.iter().map(|(number, request)| Case {
-            cassette: LIVE.into(),
-            interaction: *number,
-            request: request.clone(),
-            failure: None,
-        }));
-        cases.extend(journal.unmatched.iter().enumerate().map(|(i, u)| Case {
-            cassette: format!("{LIVE} unmatched"),
-            interaction: i,
-            request: u.request.clone(),
-            failure: Some(format!("{}: {}\n{}", u.request, u.reason, u.diff)),
-        }));
-        cases
-    }
-
-    /// Rewinds every sequence and clears the journal (findings on the cassettes stay).
-    pub fn reset(&self) {
-        let mut journal = self.lock();
-        let sequences = journal.next.len();
-        let recorded = journal.hits.len();
-        *journal = Journal {
-            next: vec![0; sequences],
-            hits: vec![0; recorded],
-            limits: journal.limits,
-            ..Journal::default()
-        };
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         // A panic while holding the lock cannot leave the journal half-written in a way that
         // matters more than losing the server, so a poisoned lock is used as it is.
-        self.journal
+        self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The cassette name of findings on requests of `session` (`<live>` in the default one).
+fn live(session: Option<&str>) -> String {
+    match session {
+        None => LIVE.into(),
+        Some(name) => format!("<live {name}>"),
+    }
+}
+
+/// A request line as messages and the log show it: with its session, if it named one.
+fn in_session<'a>(line: &'a str, session: Option<&str>) -> Cow<'a, str> {
+    match session {
+        None => Cow::Borrowed(line),
+        Some(name) => Cow::Owned(format!("{line} (session {name})")),
     }
 }
 

@@ -1,5 +1,8 @@
 //! Replay's HTTP side: the control endpoints under `/__tailtape/`, and every other request
-//! read (see `http.rs`) and answered by [`Replay::answer`].
+//! read (see `http.rs`) and answered by [`Replay::answer`]. The report and reset endpoints take
+//! a session the way every request names one, by its `tailtape-session` header; a `session`
+//! query parameter is refused rather than ignored, since a reset that ignored it would rewind
+//! every other session's test.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,8 +12,9 @@ use hyper::body::Incoming;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use super::Replay;
-use crate::http::{self, Answer, Handler, Timeouts, read_request};
+use super::{Replay, SESSION_HEADER, session_of};
+use crate::cassette::parse_query;
+use crate::http::{self, Answer, Handler, Timeouts, read_request, to_headers};
 
 /// Where `tailtape replay` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8383";
@@ -29,19 +33,52 @@ impl Handler for Replay {
     async fn handle(&self, request: hyper::Request<Incoming>) -> Answer {
         match (request.method().as_str(), request.uri().path()) {
             ("GET", "/__tailtape/health") => Answer::json(200, json!({"status": "ok"})),
-            ("GET", "/__tailtape/report") => Answer {
-                status: 200,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: Bytes::from(self.report().to_json()),
-            },
-            ("POST", "/__tailtape/reset") => {
-                self.reset();
-                Answer::json(200, json!({"status": "reset"}))
-            }
+            ("GET", "/__tailtape/report") | ("POST", "/__tailtape/reset") => self.control(&request),
             _ => match read_request(request).await {
                 Ok(request) => self.answer(&request),
                 Err(answer) => answer,
             },
+        }
+    }
+}
+
+impl Replay {
+    /// `GET /__tailtape/report` and `POST /__tailtape/reset`: of every session, or with a
+    /// `tailtape-session` header of that session only.
+    fn control(&self, request: &hyper::Request<Incoming>) -> Answer {
+        let refuse = |message: String| Answer::json(400, json!({ "message": message }));
+        let query = request.uri().query().unwrap_or("");
+        if parse_query(query).iter().any(|(key, _)| key == "session") {
+            return refuse(format!(
+                "tailtape: {} takes its session from the {SESSION_HEADER} header, not a query",
+                request.uri().path()
+            ));
+        }
+        let headers = to_headers(request.headers());
+        let session = match session_of(&headers) {
+            Ok(session) => session,
+            Err(err) => return refuse(format!("tailtape: {err}")),
+        };
+        if request.method() == hyper::Method::POST {
+            return match session {
+                Some(name) => {
+                    self.reset_session(name);
+                    Answer::json(200, json!({"status": "reset", "session": name}))
+                }
+                None => {
+                    self.reset();
+                    Answer::json(200, json!({"status": "reset"}))
+                }
+            };
+        }
+        let report = match session {
+            Some(_) => self.session_report(session),
+            None => self.report(),
+        };
+        Answer {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(report.to_json()),
         }
     }
 }
