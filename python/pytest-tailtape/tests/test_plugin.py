@@ -204,6 +204,21 @@ def test_a_server_that_dies_during_the_test_is_reported_with_its_log(user):
     )
 
 
+def test_the_report_is_read_past_a_proxy_set_in_the_environment(user, monkeypatch):
+    # A CI runner's proxy (here a closed port) must not come between the plugin and its server.
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = user(
+        """
+        @pytest.mark.tailtape("routes.json")
+        def test_routes(tailtape_replay):
+            pass
+        """
+    ).runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*tailtape replay: 2 unused interactions"])
+
+
 def test_each_test_gets_its_own_server_and_sequence(user):
     result = user(
         """

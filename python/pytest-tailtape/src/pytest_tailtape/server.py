@@ -25,6 +25,8 @@ ENV_VAR = "TAILTAPE"
 START_TIMEOUT = 30.0
 #: Seconds the server has to answer its report, and to exit after SIGTERM.
 STOP_TIMEOUT = 10.0
+#: Talks to the server directly: a proxy from the environment (`http_proxy`) never applies.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class TailtapeError(Exception):
@@ -110,9 +112,7 @@ class ReplayServer:
         """The server's journal (`GET /__tailtape/report`): matched, unmatched and unused
         interactions, and validation findings."""
         try:
-            with urllib.request.urlopen(
-                f"{self.url}/__tailtape/report", timeout=STOP_TIMEOUT
-            ) as answer:
+            with _DIRECT.open(f"{self.url}/__tailtape/report", timeout=STOP_TIMEOUT) as answer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
