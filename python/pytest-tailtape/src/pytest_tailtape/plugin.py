@@ -1,0 +1,84 @@
+"""The pytest side: the `tailtape` marker that names a test's cassettes, the
+`tailtape_cassette_dir` fixture they are relative to, and the `tailtape_replay` fixture that
+serves them for one test. At teardown, once the test and every fixture that depends on it are
+done, the fixture reads the server's journal, stops the server, and fails with the unmatched
+requests and unused interactions listed (pytest reports a failure in teardown as an error of
+that test, and the run fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_tailtape.server import ReplayServer, TailtapeError, find_binary, problems
+
+MARKER = "tailtape"
+MARKER_HELP = (
+    "tailtape(*cassettes, allow_unused=False): the cassette files or folders (relative to "
+    "tailtape_cassette_dir) that the tailtape_replay fixture serves; allow_unused=True lets "
+    "recorded interactions go unrequested"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+
+
+@pytest.fixture
+def tailtape_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    """The folder that relative cassette paths in `@pytest.mark.tailtape(...)` start from: by
+    default `cassettes/` next to the test file. Override it in a conftest.py to change it."""
+    return request.path.parent / "cassettes"
+
+
+@pytest.fixture
+def tailtape_replay(
+    request: pytest.FixtureRequest, tailtape_cassette_dir: Path
+) -> Iterator[ReplayServer]:
+    """A `tailtape replay --strict` server of the test's cassettes (see the `tailtape` marker),
+    on a free port of 127.0.0.1; `.url` is its base URL and `.report()` its journal so far."""
+    cassettes, allow_unused = _marked(request, Path(tailtape_cassette_dir))
+    try:
+        server = ReplayServer.start(find_binary(), cassettes)
+    except TailtapeError as err:
+        pytest.fail(str(err), pytrace=False)
+    try:
+        yield server
+        try:
+            report = server.report()
+        finally:
+            code = server.stop()
+        if code not in (0, 1):
+            raise TailtapeError(
+                f"tailtape replay exited with code {code} when stopped. Its log:\n{server.log()}"
+            )
+    except TailtapeError as err:
+        pytest.fail(str(err), pytrace=False)
+    finally:
+        server.close()
+    failed = problems(report, allow_unused=allow_unused)
+    if failed:
+        pytest.fail(failed, pytrace=False)
+
+
+def _marked(request: pytest.FixtureRequest, folder: Path) -> tuple[list[Path], bool]:
+    """The cassettes and `allow_unused` of the closest `tailtape` marker."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None or not marker.args:
+        pytest.fail(
+            f"tailtape_replay needs the cassettes to serve: mark the test (or its module or "
+            f'class) with @pytest.mark.tailtape("users.json", ...), paths relative to '
+            f"tailtape_cassette_dir ({folder})",
+            pytrace=False,
+        )
+    unknown = sorted(set(marker.kwargs) - {"allow_unused"})
+    if unknown:
+        pytest.fail(
+            "@pytest.mark.tailtape takes cassette paths and allow_unused=; "
+            f"not {', '.join(unknown)}",
+            pytrace=False,
+        )
+    return [folder / c for c in marker.args], bool(marker.kwargs.get("allow_unused", False))
