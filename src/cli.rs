@@ -14,6 +14,30 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// What the log on stderr says and how (`log.rs`); given before or after the command.
+#[derive(Debug, Args, Default)]
+pub struct LogArgs {
+    /// Only warnings and errors on stderr.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also a line per request answered (replay) or exchange recorded (record).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// human: `tailtape COMMAND: ...` lines; json: one JSON object per line, with `level`,
+    /// `command` and `message`.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +67,21 @@ pub enum Command {
     /// kept, atomically.
     #[command(after_help = CLOSE_HELP)]
     Close(CloseArgs),
+}
+
+impl Command {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Replay(_) => "replay",
+            Command::Record(_) => "record",
+            Command::Coverage(_) => "coverage",
+            Command::Diff(_) => "diff",
+            Command::Schemas { .. } => "schemas",
+            Command::Close(_) => "close",
+        }
+    }
 }
 
 // What `--help` shows after the options of each command: its exit codes and an example. The

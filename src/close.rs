@@ -23,7 +23,7 @@ pub fn command(args: &CloseArgs) -> anyhow::Result<ExitCode> {
         match close(&path) {
             Ok(done) => println!("{done}"),
             Err(err) => {
-                eprintln!("tailtape close: {err:#}");
+                crate::log::error(format!("{err:#}"));
                 refused = true;
             }
         }

@@ -200,11 +200,11 @@ pub fn command(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
     if let Some(wanted) = args.fail_under
         && report.percent() < wanted
     {
-        eprintln!(
-            "tailtape coverage: {:.1}% of the operations of Tailscale's OpenAPI file covered, \
+        crate::log::error(format!(
+            "{:.1}% of the operations of Tailscale's OpenAPI file covered, \
              under --fail-under {wanted}%",
             report.percent()
-        );
+        ));
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -148,8 +148,8 @@ impl CassetteDiff {
         }
         let _ = writeln!(
             out,
-            "{} pairs compared: {} differ, {} only in OLD, {} only in NEW",
-            self.pairs,
+            "{} compared: {} differ, {} only in OLD, {} only in NEW",
+            crate::log::count(self.pairs, "pair"),
             self.differing.len(),
             self.only_old.len(),
             self.only_new.len()

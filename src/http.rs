@@ -116,7 +116,7 @@ pub async fn serve<H: Handler>(
                     Ok((stream, _)) => stream,
                     Err(err) => {
                         // Out of file descriptors and the like: wait, do not spin or die.
-                        eprintln!("tailtape: accept failed: {err}");
+                        crate::log::warn(format!("accept failed: {err}"));
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }

@@ -9,7 +9,7 @@
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
-//! - shared plumbing: [`http`] (serving), [`junit`], and the private `style` (colour),
+//! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style` (colour),
 //!   `progress` and `locate` (line and column of a JSON pointer).
 
 pub mod body;
@@ -24,6 +24,7 @@ pub mod finding;
 pub mod http;
 pub mod junit;
 mod locate;
+pub mod log;
 pub mod matching;
 pub mod openapi;
 mod progress;
@@ -45,6 +46,7 @@ use cli::{Command, SchemasCommand};
 /// Runs one command. `Ok` carries the exit code for a finished run (0 pass, 1 contract failed);
 /// an `Err` is bad usage or bad input, which `main` reports and exits with 2.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    log::init(cli.command.name(), &cli.log);
     match cli.command {
         Command::Validate(args) => validate::command(&args),
         Command::Replay(args) => replay::command(&args),

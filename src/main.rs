@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match tailtape::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("tailtape: {err:#}");
+            tailtape::log::error(format!("{err:#}"));
             ExitCode::from(2)
         }
     }

@@ -61,7 +61,7 @@ fn unchanged_answers_leave_the_cassette_as_it_was() {
     let (code, printed) = refresh(&cassette, &upstream, 0);
 
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("1 pairs compared: 0 differ"), "{printed}");
+    assert!(printed.contains("1 pair compared: 0 differ"), "{printed}");
     assert_eq!(std::fs::read(&cassette).unwrap(), before);
 }
 

@@ -418,10 +418,10 @@ fn strict_exits_1_when_the_sessions_left_an_interaction_unused() {
     assert_eq!(report["unused"][0]["request"], format!("GET {SEARCHPATHS}"));
     assert_eq!(report["sessions"]["only-one"]["summary"]["matched"], 1);
     assert!(
-        stderr.contains("0 requests without a session") && stderr.contains("1 in 1 sessions"),
+        stderr.contains("0 requests without a session") && stderr.contains("1 in 1 session ("),
         "{stderr}"
     );
-    assert!(stderr.contains("1 interactions unused by all"), "{stderr}");
+    assert!(stderr.contains("1 interaction unused by all"), "{stderr}");
 }
 
 #[test]

@@ -197,7 +197,7 @@ pub fn sources(paths: &[PathBuf], strict: bool) -> Result<Vec<Source>, LoadError
                 if strict {
                     return Err(err);
                 }
-                eprintln!("tailtape: warning: {err}");
+                crate::log::warn(&err);
             }
             out.extend(found.into_iter().map(Source::File));
         } else if walk.first_time(path) {

@@ -32,7 +32,7 @@ pub fn stream(
 ) -> Result<Cassette, LoadError> {
     let (cassette, ending) = stream_to_end(file, text, each)?;
     if let Some(cut) = ending.describe(file) {
-        eprintln!("tailtape: warning: {file}: {cut}");
+        crate::log::warn(format!("{file}: {cut}"));
     }
     Ok(cassette)
 }

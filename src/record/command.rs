@@ -14,6 +14,7 @@ use super::{Recorder, Upstream, Writer, drift_report};
 use crate::cassette::{self, Cassette, Claim, Holds, Recorded};
 use crate::cli::{RecordArgs, RecordMode};
 use crate::http;
+use crate::log;
 use crate::redact::Redactor;
 use crate::replay::{Options, Replay};
 use crate::schema::Contract;
@@ -68,25 +69,26 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         .finish()
         .with_context(|| format!("cannot close {name}"))?;
     if !summary.replayed_only {
-        eprintln!(
-            "tailtape record: {} exchanges written to {name}",
-            summary.written
-        );
+        log::info(format!(
+            "{} written to {name}",
+            log::count(summary.written, "exchange")
+        ));
     }
     if summary.drift.is_empty() {
-        eprintln!("tailtape record: no drift from the documented API");
+        log::info("no drift from the documented API");
     } else {
-        eprintln!("tailtape record: drift from the documented API, per operation:");
-        eprint!("{}", drift_report(&summary.drift));
+        log::warn(format!(
+            "drift from the documented API, per operation:\n{}",
+            drift_report(&summary.drift).trim_end()
+        ));
     }
     if !summary.refused.is_empty() {
-        eprintln!(
-            "tailtape record: the final scan refused {} exchange(s), not written (add --redact or --redact-field):",
-            summary.refused.len()
-        );
-        for place in &summary.refused {
-            eprintln!("  {place}");
-        }
+        let places: Vec<String> = summary.refused.iter().map(|p| format!("  {p}")).collect();
+        log::error(format!(
+            "the final scan refused {}, not written (add --redact or --redact-field):\n{}",
+            log::count(summary.refused.len(), "exchange"),
+            places.join("\n")
+        ));
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

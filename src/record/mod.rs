@@ -158,11 +158,11 @@ impl Recorder {
             drop(recorder);
             if let Err(answer) = answered.send(answer) {
                 let line = crate::redact::mask_tokens(&format!("{method} {uri}"));
-                eprintln!(
-                    "tailtape record: {line}: the client left before the answer ({}); the \
-                     exchange was recorded unless said otherwise above",
+                crate::log::warn(format!(
+                    "{line}: the client left before the answer ({}); the exchange was \
+                     recorded unless said otherwise above",
                     answer.status
-                );
+                ));
             }
             drop(permit);
         });
@@ -192,7 +192,7 @@ impl Recorder {
                 } else {
                     502
                 };
-                eprintln!("tailtape record: {request}: {err}; not recorded");
+                crate::log::error(format!("{request}: {err}; not recorded"));
                 let message = format!(
                     "tailtape record: {} {}: {err}",
                     self.upstream.url(),
@@ -243,6 +243,13 @@ impl Recorder {
                 let mut journal = self.lock();
                 let index = self.recorded.interaction_count() + journal.written;
                 journal.written += 1;
+                if crate::log::debugging() {
+                    crate::log::debug(format!(
+                        "{}: {} from the upstream, written as #{index}",
+                        crate::redact::mask_tokens(&interaction.request.to_string()),
+                        interaction.response.status
+                    ));
+                }
                 for issue in drift {
                     journal.drift.push(Finding {
                         cassette: self.cassette.clone(),
@@ -253,7 +260,7 @@ impl Recorder {
                 answer
             }
             Err(err) => {
-                eprintln!("tailtape record: cannot write {}: {err}", self.cassette);
+                crate::log::error(format!("cannot write {}: {err}", self.cassette));
                 Answer::json(
                     500,
                     json!({"message": format!("tailtape record: cannot write the cassette: {err}")}),
@@ -270,7 +277,7 @@ impl Recorder {
         };
         redactor.redact_and_check(interaction).map_err(|leak| {
             let place = format!("{}: {leak}", interaction.request);
-            eprintln!("tailtape record: refused to write {place}");
+            crate::log::error(format!("refused to write {place}"));
             journal.refused.push(place);
         })
     }
@@ -333,8 +340,9 @@ pub fn drift_report(drift: &[Finding]) -> String {
             .filter(|f| f.issue.level == Level::Error)
             .count();
         out.push_str(&format!(
-            "  {operation}: {errors} error(s), {} warning(s)\n",
-            findings.len() - errors
+            "  {operation}: {}, {}\n",
+            crate::log::count(errors, "error"),
+            crate::log::count(findings.len() - errors, "warning")
         ));
         for f in findings {
             out.push_str(&format!(

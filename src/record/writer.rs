@@ -95,7 +95,7 @@ impl Writer {
                         if dirty.swap(false, Ordering::AcqRel)
                             && let Err(err) = handle.sync_data()
                         {
-                            eprintln!("tailtape record: fsync failed: {err}");
+                            crate::log::error(format!("fsync failed: {err}"));
                         }
                     }
                 })?

@@ -10,6 +10,7 @@ use super::{Options, Replay};
 use crate::cli::ReplayArgs;
 use crate::http;
 use crate::junit;
+use crate::log;
 use crate::report::{self, Summary};
 
 pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -27,9 +28,9 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     )?);
 
     let what = format!(
-        "tailtape replay: {} interactions from {} cassettes",
-        replay.interaction_count(),
-        replay.cassette_count()
+        "tailtape replay: {} from {}",
+        log::count(replay.interaction_count(), "interaction"),
+        log::count(replay.cassette_count(), "cassette")
     );
     http::run_until_signal(
         &args.listen,
@@ -54,10 +55,15 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let s = &report.summary;
     if report.sessions.is_empty() {
-        eprintln!(
-            "tailtape replay: {} requests, {} matched, {} unmatched, {} interactions unused, {} errors, {} warnings",
-            s.requests, s.matched, s.unmatched, s.unused, s.errors, s.warnings
-        );
+        log::info(format!(
+            "{}, {} matched, {} unmatched, {} unused, {}, {}",
+            log::count(s.requests as usize, "request"),
+            s.matched,
+            s.unmatched,
+            log::count(s.unused, "interaction"),
+            log::count(s.errors, "error"),
+            log::count(s.warnings, "warning")
+        ));
     } else {
         let mut named = Summary::default();
         for part in report.sessions.values() {
@@ -70,19 +76,22 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         let counts = |s: &Summary| {
             format!(
-                "{} matched, {} unmatched, {} errors, {} warnings",
-                s.matched, s.unmatched, s.errors, s.warnings
+                "{} matched, {} unmatched, {}, {}",
+                s.matched,
+                s.unmatched,
+                log::count(s.errors, "error"),
+                log::count(s.warnings, "warning")
             )
         };
-        eprintln!(
-            "tailtape replay: {} requests without a session ({}), {} in {} sessions ({}); {} interactions unused by all",
-            s.requests,
+        log::info(format!(
+            "{} without a session ({}), {} in {} ({}); {} unused by all",
+            log::count(s.requests as usize, "request"),
             counts(s),
             named.requests,
-            report.sessions.len(),
+            log::count(report.sessions.len(), "session"),
             counts(&named),
-            s.unused
-        );
+            log::count(s.unused, "interaction")
+        ));
     }
     Ok(if args.strict && !report.is_clean() {
         ExitCode::from(1)

@@ -298,7 +298,19 @@ impl Replay {
         };
         let indices = self.matcher.sequence(sequence);
         match journal.next_answer(sequence, indices, self.options.strict, using) {
-            Some(index) => self.recorded[index].answer.clone(),
+            Some(index) => {
+                let recorded = &self.recorded[index];
+                if crate::log::debugging() {
+                    crate::log::debug(format!(
+                        "{}: answered from {} #{} ({})",
+                        in_session(&request.to_string(), session),
+                        recorded.cassette,
+                        recorded.index,
+                        recorded.answer.status
+                    ));
+                }
+                recorded.answer.clone()
+            }
             None => {
                 drop(sessions);
                 let reason = format!(
@@ -331,7 +343,7 @@ impl Replay {
     fn refused(&self, request: &Request, err: SessionError) -> Answer {
         let line = clip(request.to_string(), TEXT_KEPT);
         let message = format!("tailtape: {line}: {err}");
-        eprintln!("tailtape replay: {message}");
+        crate::log::warn(&message);
         let mut sessions = self.lock();
         let (journal, budget) = sessions.default_mut();
         journal.requests += 1;
@@ -362,7 +374,7 @@ impl Replay {
                 n.request, n.cassette, n.interaction
             ));
         }
-        eprintln!("tailtape replay: {message}");
+        crate::log::warn(&message);
         let body = json!({"message": message, "nearest": nearest, "diff": diff});
         let unmatched = Unmatched {
             request: line,
@@ -414,7 +426,11 @@ fn in_session<'a>(line: &'a str, session: Option<&str>) -> Cow<'a, str> {
 
 /// One finding as a log line on stderr.
 fn log(what: &str, issue: &Issue) {
-    eprintln!("tailtape replay: {}: {what} {issue}", issue.level.as_str());
+    let line = format!("{what} {issue}");
+    match issue.level {
+        Level::Error => crate::log::error(line),
+        _ => crate::log::warn(line),
+    }
 }
 
 /// The answer to a `HEAD`: `answer`'s status and headers, with the length of its body and no
