@@ -96,20 +96,28 @@ impl Replay {
             .collect()
     }
 
-    /// The test cases of a JUnit report: every recorded interaction, then per session (the
+    /// The test cases of a JUnit report: every recorded interaction (failed, under `--strict`,
+    /// when no session used it), then per session (the
     /// default one first) every request that had findings (cassette `<live>`, or `<live NAME>`
     /// in session NAME, numbered like its findings) and every unmatched request (`<live>
     /// unmatched`, `<live NAME> unmatched`).
     pub fn junit_cases(&self) -> Vec<Case> {
         let sessions = self.lock();
+        let used = |index: usize| sessions.all().any(|journal| journal.hits_of(index) > 0);
         let mut cases: Vec<Case> = (0..self.recorded.len())
             .map(|index| {
                 let r = self.reference(index);
+                let failure = (self.options.strict && !used(index)).then(|| {
+                    format!(
+                        "{}: never requested (an unused interaction fails --strict)",
+                        r.request
+                    )
+                });
                 Case {
                     cassette: r.cassette,
                     interaction: r.interaction,
                     request: r.request,
-                    failure: None,
+                    failure,
                 }
             })
             .collect();

@@ -34,11 +34,44 @@ impl Handler for Replay {
         match (request.method().as_str(), request.uri().path()) {
             ("GET", "/__tailtape/health") => Answer::json(200, json!({"status": "ok"})),
             ("GET", "/__tailtape/report") | ("POST", "/__tailtape/reset") => self.control(&request),
+            (_, path) if path.starts_with("/__tailtape/") => not_an_admin_request(path),
             _ => match read_request(request).await {
                 Ok(request) => self.answer(&request),
                 Err(answer) => answer,
             },
         }
+    }
+}
+
+/// The control endpoints and the method each takes.
+const CONTROL: &[(&str, &str)] = &[
+    ("/__tailtape/health", "GET"),
+    ("/__tailtape/report", "GET"),
+    ("/__tailtape/reset", "POST"),
+];
+
+/// A request under `/__tailtape/` that no control endpoint takes: 405 (with `Allow`) for a known
+/// endpoint and another method, 404 otherwise. It is tailtape's, not the API's, so it stays out
+/// of the journal and does not fail `--strict`.
+fn not_an_admin_request(path: &str) -> Answer {
+    let listed = CONTROL
+        .iter()
+        .map(|(path, method)| format!("{method} {path}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match CONTROL.iter().find(|(known, _)| *known == path) {
+        Some((_, method)) => {
+            let mut answer = Answer::json(
+                405,
+                json!({"message": format!("tailtape: {path} takes {method} only")}),
+            );
+            answer.headers.push(("allow".into(), (*method).into()));
+            answer
+        }
+        None => Answer::json(
+            404,
+            json!({"message": format!("tailtape: no control endpoint {path}; there are {listed}")}),
+        ),
     }
 }
 
