@@ -41,6 +41,11 @@ use std::process::ExitCode;
 
 pub use cli::Cli;
 
+/// The README's Rust example runs as a doctest (`cargo test --doc`), so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 use cli::{Command, SchemasCommand};
 
 /// Runs one command. `Ok` carries the exit code for a finished run (0 pass, 1 contract failed);
