@@ -26,6 +26,15 @@ fn bundled_devices() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// What the API answers now: the bundled devices with one renamed.
+fn api_with_a_renamed_device(dir: &Path) -> PathBuf {
+    let mut api = bundled_devices();
+    api["interactions"][0]["response"]["json"]["devices"][1]["hostname"] = "armadillo-2".into();
+    let path = dir.join("api-now.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&api).unwrap()).unwrap();
+    path
+}
+
 /// The scenario: list the devices, as a client would, through `$TAILTAPE_BASE_URL`.
 const SCENARIO: &str = "import os, sys, urllib.request
 request = urllib.request.Request(os.environ['TAILTAPE_BASE_URL'] + '/api/v2/tailnet/-/devices?fields=all',
@@ -69,10 +78,7 @@ fn unchanged_answers_leave_the_cassette_as_it_was() {
 fn a_changed_answer_is_shown_and_replaces_the_cassette() {
     let dir = tempfile::tempdir().unwrap();
     let cassette = committed(dir.path());
-    let mut api = bundled_devices();
-    api["interactions"][0]["response"]["json"]["devices"][1]["hostname"] = "armadillo-2".into();
-    let upstream = dir.path().join("api-now.json");
-    std::fs::write(&upstream, serde_json::to_string_pretty(&api).unwrap()).unwrap();
+    let upstream = api_with_a_renamed_device(dir.path());
 
     let (code, printed) = refresh(&cassette, &upstream, 0);
 
@@ -102,10 +108,7 @@ fn a_failing_scenario_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cassette = committed(dir.path());
     let before = std::fs::read(&cassette).unwrap();
-    let mut api = bundled_devices();
-    api["interactions"][0]["response"]["json"]["devices"][1]["hostname"] = "armadillo-2".into();
-    let upstream = dir.path().join("api-now.json");
-    std::fs::write(&upstream, serde_json::to_string_pretty(&api).unwrap()).unwrap();
+    let upstream = api_with_a_renamed_device(dir.path());
 
     let (code, printed) = refresh(&cassette, &upstream, 3);
 
