@@ -500,6 +500,39 @@ fn mode_new_answers_what_it_has_and_appends_the_rest() {
 }
 
 #[test]
+fn the_session_header_is_neither_forwarded_nor_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.json");
+    let upstream = replay_upstream("dns.json");
+    let (recorder, addr) = start_recorder(&path, upstream.url(), &[]);
+
+    let answer = send_raw(
+        addr,
+        &request(
+            "GET",
+            "/api/v2/tailnet/-/dns/nameservers",
+            &[bearer(), "tailtape-session: gw0".into()],
+            b"",
+        ),
+    )
+    .unwrap();
+    stop(recorder, "TERM");
+
+    assert_eq!(answer.status, 200);
+    let seen = upstream.report();
+    assert_eq!((seen.summary.requests, seen.sessions.len()), (1, 0));
+    let recorded = cassette::load(&path).unwrap();
+    assert!(
+        !recorded.interactions[0]
+            .request
+            .headers
+            .contains_key("tailtape-session"),
+        "{:?}",
+        recorded.interactions[0].request.headers
+    );
+}
+
+#[test]
 fn mode_once_only_replays_an_existing_cassette() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dns.json");

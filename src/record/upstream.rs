@@ -19,10 +19,12 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and Host, which
-/// the client sets for the upstream.
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1); Host, which the
+/// client sets for the upstream; and tailtape's own session header, which is for the fake, not
+/// the API (it is neither forwarded nor recorded).
 pub const HOP_BY_HOP: &[&str] = &[
     "connection",
+    crate::replay::SESSION_HEADER,
     "host",
     "keep-alive",
     "proxy-connection",
