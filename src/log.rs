@@ -10,6 +10,7 @@
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde_json::json;
 
@@ -36,15 +37,17 @@ impl Level {
 
 struct Settings {
     command: &'static str,
-    most: Level,
     format: LogFormat,
 }
 
 static SETTINGS: RwLock<Settings> = RwLock::new(Settings {
     command: "",
-    most: Level::Info,
     format: LogFormat::Human,
 });
+
+/// The most detailed level written, as a number (`Level as u8`): read on every request, so an
+/// atomic rather than behind the lock.
+static MOST: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
 /// Sets what the log lines of `command` look like and how many there are.
 pub fn init(command: &'static str, args: &LogArgs) {
@@ -55,10 +58,10 @@ pub fn init(command: &'static str, args: &LogArgs) {
     } else {
         Level::Info
     };
+    MOST.store(most as u8, Ordering::Relaxed);
     let mut settings = SETTINGS.write().unwrap_or_else(|p| p.into_inner());
     *settings = Settings {
         command,
-        most,
         format: args.log_format,
     };
 }
@@ -77,7 +80,7 @@ pub fn info(message: impl Display) {
 
 /// Whether debug lines are written: callers that must build a line first ask.
 pub fn debugging() -> bool {
-    SETTINGS.read().is_ok_and(|s| s.most >= Level::Debug)
+    MOST.load(Ordering::Relaxed) >= Level::Debug as u8
 }
 
 pub fn debug(message: impl Display) {
@@ -96,10 +99,10 @@ pub fn count(count: usize, noun: &str) -> String {
 /// A message that starts with `tailtape: ` (as the answers to clients do) loses it, so that the
 /// prefix is never said twice.
 fn emit(level: Level, message: impl Display) {
-    let settings = SETTINGS.read().unwrap_or_else(|p| p.into_inner());
-    if level > settings.most {
+    if level as u8 > MOST.load(Ordering::Relaxed) {
         return;
     }
+    let settings = SETTINGS.read().unwrap_or_else(|p| p.into_inner());
     let message = message.to_string();
     let message = message.strip_prefix("tailtape: ").unwrap_or(&message);
     let line = match settings.format {
