@@ -4,6 +4,8 @@
 //! what does not fit is only counted (`summary.not_listed`). `report.rs` is the form it is read
 //! in.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::finding::{Finding, Level};
 use crate::report::{Overflow, Unmatched};
 
@@ -14,6 +16,8 @@ pub(super) struct Journal {
     pub(super) next: Vec<usize>,
     /// Per recorded interaction: how many requests it answered.
     pub(super) hits: Vec<u64>,
+    /// Per recorded interaction that answered by an equivalence: which ones (stable names).
+    pub(super) equivalences: BTreeMap<usize, BTreeSet<&'static str>>,
     pub(super) unmatched: Vec<Unmatched>,
     pub(super) live_findings: Vec<Finding>,
     /// (number, request line) of each request that had findings.

@@ -49,6 +49,10 @@ pub enum StartError {
 /// The status of an answer that is not in the cassettes (see the module docs).
 pub const UNMATCHED_STATUS: u16 = 501;
 
+/// The header tailtape's own unmatched answer carries (value `1`), so that a client or helper
+/// can tell it from a recorded 501.
+pub const UNMATCHED_HEADER: &str = "tailtape-unmatched";
+
 /// The cassette name findings on live requests carry.
 pub const LIVE: &str = "<live>";
 
@@ -91,14 +95,16 @@ impl Builder {
                 issue,
             });
         }
+        let table = self.contract.table();
+        self.matcher
+            .learn(table, &interaction.request, &interaction.response);
+        self.matcher.add(table, &interaction.request);
         self.recorded.push(Recorded {
             cassette: Arc::clone(cassette),
             index,
             request_line: clip(interaction.request.to_string(), TEXT_KEPT),
             answer: prepare(interaction.response),
         });
-        self.matcher
-            .add(self.contract.table(), &interaction.request);
     }
 
     /// Starts an empty journal.
@@ -186,11 +192,11 @@ impl Replay {
 
     pub fn builder(contract: Contract, options: Options) -> Builder {
         Builder {
+            matcher: Matcher::empty(&contract),
             contract,
             options,
             cassettes: 0,
             recorded: Vec::new(),
-            matcher: Matcher::empty(),
             recorded_findings: Vec::new(),
         }
     }
@@ -247,7 +253,7 @@ impl Replay {
         let mut issues = Vec::new();
         let operation = self.contract.check_request(request, &mut issues);
         let invalid = issues.iter().any(|i| i.level == Level::Error);
-        let sequence = self.matcher.find_for(operation, request);
+        let found = self.matcher.find_match(operation, request);
 
         let mut journal = self.lock();
         journal.requests += 1;
@@ -277,13 +283,28 @@ impl Replay {
         }
         journal.add_findings(findings, line);
 
-        let Some(sequence) = sequence else {
+        let Some(found) = found else {
             drop(journal);
             return self.unmatched(request, "no recorded request matches".into());
         };
-        let indices = self.matcher.sequence(sequence);
-        match journal.next_answer(sequence, indices, self.options.strict, using) {
-            Some(index) => self.recorded[index].answer.clone(),
+        let indices = self.matcher.sequence(found.sequence);
+        match journal.next_answer(found.sequence, indices, self.options.strict, using) {
+            Some(index) => {
+                let used = self.matcher.equivalences(&found, index);
+                if !used.is_empty() {
+                    let r = &self.recorded[index];
+                    eprintln!(
+                        "tailtape replay: {} matched {} ({} #{}) by equivalence: {}",
+                        clip(request.to_string(), TEXT_KEPT),
+                        r.request_line,
+                        r.cassette,
+                        r.index,
+                        used.join(", ")
+                    );
+                    journal.equivalences.entry(index).or_default().extend(used);
+                }
+                self.recorded[index].answer.clone()
+            }
             None => {
                 drop(journal);
                 let reason = format!(
@@ -330,7 +351,9 @@ impl Replay {
             nearest,
             diff,
         });
-        Answer::json(UNMATCHED_STATUS, body)
+        let mut answer = Answer::json(UNMATCHED_STATUS, body);
+        answer.headers.push((UNMATCHED_HEADER.into(), "1".into()));
+        answer
     }
 
     fn reference(&self, index: usize) -> InteractionRef {
@@ -354,6 +377,11 @@ impl Replay {
                 matched.push(Matched {
                     recorded: self.reference(index),
                     count,
+                    equivalences: journal
+                        .equivalences
+                        .get(&index)
+                        .map(|used| used.iter().map(|name| name.to_string()).collect())
+                        .unwrap_or_default(),
                 });
             }
         }
