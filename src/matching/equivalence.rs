@@ -9,7 +9,6 @@
 //! `schemas/README.md`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
 
@@ -37,6 +36,16 @@ pub enum Equivalence {
 }
 
 impl Equivalence {
+    pub const ALL: [Equivalence; 7] = [
+        Equivalence::DateTimeInstant,
+        Equivalence::AbsentNull,
+        Equivalence::AbsentDefault,
+        Equivalence::TailnetName,
+        Equivalence::PathAlias,
+        Equivalence::OauthBasicCredentials,
+        Equivalence::AcceptAny,
+    ];
+
     /// The stable name the journal and the log use.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,28 +61,37 @@ impl Equivalence {
 }
 
 /// What the canonicalisations rewrote in one request: per equivalence, a hash of the places and
-/// the values as written. Two matching requests used an equivalence exactly when their notes
-/// for it differ (one side wrote `+00:00` where the other wrote `Z`, or wrote it elsewhere).
+/// the values as written (0: nothing). Two matching requests used an equivalence exactly when
+/// their notes for it differ (one side wrote `+00:00` where the other wrote `Z`, or wrote it
+/// elsewhere). A fixed array: building a form allocates nothing for its notes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Notes(BTreeMap<Equivalence, u64>);
+pub struct Notes([u64; Equivalence::ALL.len()]);
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl Notes {
-    /// Notes that `kind` rewrote `raw` at `place`.
-    pub fn note(&mut self, kind: Equivalence, place: &str, raw: &str) {
-        let entry = self.0.entry(kind).or_insert(0);
-        let mut hasher = DefaultHasher::new();
-        (*entry, place, raw).hash(&mut hasher);
-        *entry = hasher.finish();
+    /// Notes that `kind` rewrote `raw` at `place` (the parts of its location).
+    pub fn note(&mut self, kind: Equivalence, place: &[&str], raw: &str) {
+        // FNV-1a over the parts, each ended by a byte no UTF-8 text holds: cheap, and a
+        // collision could only hide which equivalence was used, never change a match.
+        let entry = &mut self.0[kind as usize];
+        let mut hash = if *entry == 0 { FNV_OFFSET } else { *entry };
+        for part in place.iter().chain([&raw]) {
+            for &byte in part.as_bytes().iter().chain([&0xff]) {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+            }
+        }
+        // 0 stands for "nothing rewritten".
+        *entry = hash.max(1);
     }
 
     /// The equivalences by which `self` and `other` differ, in a stable order.
-    pub fn differing(&self, other: &Notes) -> BTreeSet<Equivalence> {
-        self.0
-            .keys()
-            .chain(other.0.keys())
-            .filter(|kind| self.0.get(kind) != other.0.get(kind))
-            .copied()
-            .collect()
+    pub fn differing(&self, other: &Notes) -> impl Iterator<Item = Equivalence> + '_ {
+        let other = other.0;
+        Equivalence::ALL
+            .into_iter()
+            .filter(move |kind| self.0[*kind as usize] != other[*kind as usize])
     }
 }
 
@@ -328,13 +346,13 @@ pub fn instant(text: &str) -> Option<String> {
     )
 }
 
-/// A default as the string a query parameter or form field would carry.
-pub fn as_param(default: &Value) -> Option<String> {
+/// Whether a query parameter or form field's `text` is the `default` it would carry.
+pub fn is_param(default: &Value, text: &str) -> bool {
     match default {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+        Value::String(s) => s == text,
+        Value::Bool(b) => text == if *b { "true" } else { "false" },
+        Value::Number(n) => n.to_string() == text,
+        _ => false,
     }
 }
 
@@ -375,6 +393,10 @@ impl Tailnets {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether `segment` names the cassettes' own tailnet (tailnet names are case-insensitive).
     pub fn is_own(&self, segment: &str) -> bool {
         self.0.contains(&segment.to_ascii_lowercase())
@@ -390,6 +412,9 @@ pub fn canonical_path(
     tailnets: &Tailnets,
     notes: &mut Notes,
 ) -> String {
+    if operation.aliases.is_empty() && tailnets.is_empty() {
+        return path.to_string();
+    }
     let segments: Vec<&str> = path.split('/').collect();
     let own: Vec<&str> = operation.path.split('/').collect();
     for template in std::iter::once(&operation.path).chain(&operation.aliases) {
@@ -411,7 +436,7 @@ pub fn canonical_path(
             continue;
         }
         if template != &operation.path {
-            notes.note(Equivalence::PathAlias, "path", template);
+            notes.note(Equivalence::PathAlias, &["path"], template);
         }
         let written: Vec<String> = own
             .iter()
@@ -420,7 +445,7 @@ pub fn canonical_path(
                     Some(name) => {
                         let value = params.get(name).copied().unwrap_or_default();
                         if name == TAILNET_PARAM && value != "-" && tailnets.is_own(value) {
-                            notes.note(Equivalence::TailnetName, "path", value);
+                            notes.note(Equivalence::TailnetName, &["path"], value);
                             "-".to_string()
                         } else {
                             value.to_string()
@@ -489,20 +514,18 @@ mod tests {
     fn notes_differ_only_where_the_writing_did() {
         let mut a = Notes::default();
         let mut b = Notes::default();
-        a.note(
-            Equivalence::DateTimeInstant,
-            "/expiry",
-            "2027-01-01T00:00:00+00:00",
-        );
+        let written = "2027-01-01T00:00:00+00:00";
+        a.note(Equivalence::DateTimeInstant, &["/expiry"], written);
         assert_eq!(
-            a.differing(&b).into_iter().collect::<Vec<_>>(),
+            a.differing(&b).collect::<Vec<_>>(),
             [Equivalence::DateTimeInstant]
         );
-        b.note(
-            Equivalence::DateTimeInstant,
-            "/expiry",
-            "2027-01-01T00:00:00+00:00",
+        b.note(Equivalence::DateTimeInstant, &["/expiry"], written);
+        assert_eq!(a.differing(&b).count(), 0);
+        b.note(Equivalence::AbsentNull, &["/comment"], "null");
+        assert_eq!(
+            a.differing(&b).collect::<Vec<_>>(),
+            [Equivalence::AbsentNull]
         );
-        assert!(a.differing(&b).is_empty());
     }
 }

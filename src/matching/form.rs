@@ -4,13 +4,14 @@
 //! the same form, and each rewrite is noted ([`Notes`]) to say later which equivalences a match
 //! used.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use base64::Engine;
 use serde_json::Value;
 
 use super::equivalence::{
-    Equivalence, Notes, OperationShapes, Shape, Shapes, Tailnets, as_param, canonical_path, instant,
+    Equivalence, Notes, OperationShapes, Shape, Shapes, Tailnets, canonical_path, instant, is_param,
 };
 use super::{BODY_SHOWN, Fingerprint, normalise_path, summary};
 use crate::body::{Body, parse_hujson};
@@ -82,7 +83,7 @@ impl Form {
                             .map_or("", |v| v.trim())
                             .to_ascii_lowercase();
                         if name == ACCEPT && value == "*/*" {
-                            notes.note(Equivalence::AcceptAny, ACCEPT, &value);
+                            notes.note(Equivalence::AcceptAny, &[ACCEPT], &value);
                             value.clear();
                         }
                         (name.clone(), value)
@@ -90,17 +91,26 @@ impl Form {
                     .collect()
             })
             .unwrap_or_default();
-        let is_form = media_type(&request.headers).as_deref() == Some(Media::Form.mime());
         let mut body = match &request.body {
             Body::Empty => CanonicalBody::Empty,
-            Body::Json(value) => {
-                CanonicalBody::Json(json(value, body_shape(shapes), "", &mut notes))
-            }
+            Body::Json(value) => CanonicalBody::Json(json(
+                value,
+                body_shape(shapes),
+                &mut String::new(),
+                &mut notes,
+            )),
             Body::Text(text) if takes(Media::Hujson) => match parse_hujson(text) {
-                Ok(value) => CanonicalBody::Json(json(&value, body_shape(shapes), "", &mut notes)),
+                Ok(value) => CanonicalBody::Json(json(
+                    &value,
+                    body_shape(shapes),
+                    &mut String::new(),
+                    &mut notes,
+                )),
                 Err(_) => CanonicalBody::Text(text.clone()),
             },
-            Body::Text(text) if is_form => {
+            Body::Text(text)
+                if media_type(&request.headers).as_deref() == Some(Media::Form.mime()) =>
+            {
                 let pairs = without_secrets(parse_query(text));
                 let shape = body_shape(shapes);
                 CanonicalBody::Pairs(params(
@@ -247,16 +257,15 @@ fn params<'s>(
             let Some(shape) = shape_of(&key) else {
                 return Some((key, value));
             };
-            let place = format!("{side} {key}");
-            if shape.default.as_ref().and_then(as_param).as_deref() == Some(value.as_str()) {
-                notes.note(Equivalence::AbsentDefault, &place, &value);
+            if shape.default.as_ref().is_some_and(|d| is_param(d, &value)) {
+                notes.note(Equivalence::AbsentDefault, &[side, &key], &value);
                 return None;
             }
             if shape.date_time
                 && let Some(canonical) = instant(&value)
             {
                 if canonical != value {
-                    notes.note(Equivalence::DateTimeInstant, &place, &value);
+                    notes.note(Equivalence::DateTimeInstant, &[side, &key], &value);
                 }
                 return Some((key, canonical));
             }
@@ -268,15 +277,14 @@ fn params<'s>(
 /// A JSON body as compared: object keys sorted (so key order does not matter), the string and
 /// number values of secret fields blanked at any depth, and, where `shape` (the schema) says
 /// so, date-times as instants and optional properties that are `null` or their default left
-/// out. `at` is the JSON pointer of `value`.
-fn json(value: &Value, shape: Option<&Shape>, at: &str, notes: &mut Notes) -> Value {
+/// out. `at` holds the JSON pointer of `value` (one buffer for the whole walk).
+fn json(value: &Value, shape: Option<&Shape>, at: &mut String, notes: &mut Notes) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             let mut out = serde_json::Map::new();
             for (key, child) in entries {
-                let place = format!("{at}/{key}");
                 if (child.is_string() || child.is_number()) && is_secret_field(key) {
                     out.insert(key.clone(), Value::String(REDACTED.into()));
                     continue;
@@ -285,32 +293,35 @@ fn json(value: &Value, shape: Option<&Shape>, at: &str, notes: &mut Notes) -> Va
                     Some(shape) => shape.property(key),
                     None => (None, false),
                 };
+                let len = at.len();
+                at.push('/');
+                at.push_str(key);
                 if optional && child.is_null() {
-                    notes.note(Equivalence::AbsentNull, &place, "null");
-                    continue;
+                    notes.note(Equivalence::AbsentNull, &[at], "null");
+                } else if optional && child_shape.and_then(|s| s.default.as_ref()) == Some(child) {
+                    notes.note(Equivalence::AbsentDefault, &[at], &child.to_string());
+                } else {
+                    out.insert(key.clone(), json(child, child_shape, at, notes));
                 }
-                if optional && child_shape.and_then(|s| s.default.as_ref()) == Some(child) {
-                    notes.note(Equivalence::AbsentDefault, &place, &child.to_string());
-                    continue;
-                }
-                out.insert(key.clone(), json(child, child_shape, &place, notes));
+                at.truncate(len);
             }
             Value::Object(out)
         }
         Value::Array(items) => {
             let item_shape = shape.and_then(|s| s.items.as_deref());
-            Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| json(item, item_shape, &format!("{at}/{i}"), notes))
-                    .collect(),
-            )
+            let items = items.iter().enumerate().map(|(i, item)| {
+                let len = at.len();
+                let _ = write!(at, "/{i}");
+                let item = json(item, item_shape, at, notes);
+                at.truncate(len);
+                item
+            });
+            Value::Array(items.collect())
         }
         Value::String(text) if shape.is_some_and(|s| s.date_time) => match instant(text) {
             Some(canonical) => {
                 if &canonical != text {
-                    notes.note(Equivalence::DateTimeInstant, at, text);
+                    notes.note(Equivalence::DateTimeInstant, &[at], text);
                 }
                 Value::String(canonical)
             }
@@ -340,7 +351,7 @@ fn with_basic_credentials(
         .and_then(|value| basic_client_id(value));
     match client {
         Some(id) if !pairs.iter().any(|(k, _)| k == "client_id") => {
-            notes.note(Equivalence::OauthBasicCredentials, "authorization", &id);
+            notes.note(Equivalence::OauthBasicCredentials, &["authorization"], &id);
             pairs.push(("client_id".into(), id));
             pairs.push(("client_secret".into(), REDACTED.into()));
             CanonicalBody::Pairs(pairs)

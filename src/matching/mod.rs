@@ -198,11 +198,15 @@ impl Matcher {
     /// The equivalences a match used to pair its request with recorded request `index` (of
     /// its sequence), by stable name; empty when the two were written alike.
     pub fn equivalences(&self, found: &Match, index: usize) -> Vec<&'static str> {
-        let mut used = found.notes.differing(&self.notes[index]);
-        if found.any_accept {
-            used.insert(Equivalence::AcceptAny);
+        let mut used: Vec<&'static str> = found
+            .notes
+            .differing(&self.notes[index])
+            .map(Equivalence::name)
+            .collect();
+        if found.any_accept && !used.contains(&Equivalence::AcceptAny.name()) {
+            used.push(Equivalence::AcceptAny.name());
         }
-        used.into_iter().map(Equivalence::name).collect()
+        used
     }
 
     /// Indices of the recorded requests of a sequence, in recorded order.
