@@ -203,6 +203,50 @@ fn an_empty_string_or_null_sent_matches_a_recording_that_left_the_field_out() {
 }
 
 #[test]
+fn an_empty_key_description_matches_a_recording_without_one_and_another_does_not() {
+    let cassette = tailtape::cassette::parse(
+        "keys.json",
+        &json!({
+            "tailtape": 1,
+            "recorded": {"upstream": "docs"},
+            "interactions": [{
+                "request": {
+                    "method": "POST",
+                    "path": "/api/v2/tailnet/-/keys",
+                    "headers": {"authorization": "Bearer <redacted>",
+                                "content-type": "application/json"},
+                    "json": {"capabilities": {"devices": {"create": {"reusable": true}}}}
+                },
+                "response": {"status": 200, "json": {"id": "kNew1CNTRL", "key": "<redacted>"}}
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let replay = Replay::new(
+        tailtape::schema::Contract::load(None).unwrap(),
+        vec![("keys.json".into(), cassette)],
+        Options::default(),
+    );
+    let server = ReplayServer::start(replay).unwrap();
+    let create = |description: &str| {
+        let body = json!({"capabilities": {"devices": {"create": {"reusable": true}}},
+                          "description": description});
+        send_json(server.addr(), "POST", "/api/v2/tailnet/-/keys", body)
+    };
+
+    let empty = create("");
+    let named = create("ci runners");
+
+    assert_eq!(empty.status, 200);
+    assert!(is_unmatched(&named));
+    assert_eq!(
+        used(server.addr()),
+        [("keys.json #0".into(), names(&["absent-default"]))]
+    );
+}
+
+#[test]
 fn devices_without_fields_match_the_fields_default_recording_and_another_value_does_not() {
     let server = bundled_server();
     let devices = "/api/v2/tailnet/-/devices";
@@ -320,6 +364,13 @@ fn vip_services_paths_match_services_recordings_and_another_service_does_not() {
     let vip = "/api/v2/tailnet/-/vip-services";
 
     let list = get(server.addr(), vip);
+    let put = send_json(
+        server.addr(),
+        "PUT",
+        &format!("{vip}/svc:wiki"),
+        json!({"name": "svc:wiki", "addrs": [], "comment": "Team wiki",
+               "ports": ["tcp:80", "tcp:443"], "tags": ["tag:server"]}),
+    );
     let delete = send(
         server.addr(),
         "DELETE",
@@ -330,12 +381,14 @@ fn vip_services_paths_match_services_recordings_and_another_service_does_not() {
     let other = get(server.addr(), &format!("{vip}/svc:other"));
 
     assert_eq!(list.status, 200);
+    assert_eq!(put.status, 200);
     assert_eq!(delete.status, 200);
     assert!(is_unmatched(&other));
     assert_eq!(
         used(server.addr()),
         [
             ("services.json #0".into(), names(&["path-alias"])),
+            ("services.json #1".into(), names(&["path-alias"])),
             ("services.json #11".into(), names(&["path-alias"])),
         ]
     );

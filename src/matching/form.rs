@@ -404,3 +404,26 @@ fn without_secrets(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::basic_client_id;
+
+    #[test]
+    fn the_client_id_comes_form_decoded_from_basic_credentials_only() {
+        // "k%2B1:s" is the id "k+1" encoded as RFC 6749 2.3.1 says.
+        assert_eq!(
+            basic_client_id("Basic ayUyQjE6cw==").as_deref(),
+            Some("k+1")
+        );
+        assert_eq!(
+            basic_client_id("basic a09hN0NsMUNOVFJMOnNlY3JldA==").as_deref(),
+            Some("kOa7Cl1CNTRL")
+        );
+        assert_eq!(basic_client_id("Bearer a09hN0NsMUNOVFJMOnNlY3JldA=="), None);
+        assert_eq!(basic_client_id("Basic not base64!"), None);
+        assert_eq!(basic_client_id("Basic <redacted>"), None);
+        // No colon: not `id:secret`.
+        assert_eq!(basic_client_id("Basic a09hN0NsMUNOVFJM"), None);
+    }
+}
