@@ -10,9 +10,9 @@ use std::io::Write;
 use base64::Engine;
 use serde_json::Value;
 
-use super::equivalence::{
-    Equivalence, Notes, OperationShapes, Shape, Shapes, Tailnets, canonical_path, instant, is_param,
-};
+use super::equivalence::{Equivalence, Notes, instant, is_param};
+use super::path::{Tailnets, canonical_path};
+use super::shapes::{OperationShapes, Shape, Shapes};
 use super::{BODY_SHOWN, Fingerprint, normalise_path, summary};
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Request, media_type, parse_query};

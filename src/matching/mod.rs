@@ -22,18 +22,22 @@
 mod equivalence;
 mod form;
 mod nearest;
+mod path;
+mod shapes;
 
 use std::collections::HashMap;
 
 use similar::TextDiff;
 
-pub use equivalence::{DOCUMENTED_DEFAULTS, Equivalence};
+pub use equivalence::Equivalence;
+pub use shapes::DOCUMENTED_DEFAULTS;
 
 use crate::cassette::{Request, Response};
 use crate::routes::{Lookup, Operation, OperationTable};
 use crate::schema::Contract;
-use equivalence::{Notes, Shapes};
+use equivalence::Notes;
 use form::{ACCEPT, Canon, Form};
+use shapes::Shapes;
 
 /// Bodies whose rendering is longer than this (in bytes) are shown by a [`summary`] instead.
 pub const BODY_SHOWN: usize = 4096;
