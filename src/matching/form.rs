@@ -130,8 +130,10 @@ impl Form {
             pairs.sort();
         }
         let mut path = normalise_path(&request.path);
-        if let Some(op) = operation {
-            path = canonical_path(op, &path, &canon.tailnets, &mut notes);
+        if let Some(rewritten) =
+            operation.and_then(|op| canonical_path(op, &path, &canon.tailnets, &mut notes))
+        {
+            path = rewritten;
         }
         let form = Form {
             method: request.method.to_ascii_uppercase(),

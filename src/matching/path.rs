@@ -84,24 +84,21 @@ fn segment<'p>(template: &str, path: &'p str, name: &str) -> Option<&'p str> {
 
 /// `path` (normalised) written under `operation`'s own template, with `-` for the tailnet's own
 /// name: a path under an alias template is noted [`Equivalence::PathAlias`], a tailnet name
-/// [`Equivalence::TailnetName`]. Allocates nothing but the result when nothing is rewritten.
+/// [`Equivalence::TailnetName`]. `None` (and no allocation) when nothing is rewritten.
 pub fn canonical_path(
     operation: &Operation,
     path: &str,
     tailnets: &Tailnets,
     notes: &mut Notes,
-) -> String {
-    let Some(template) = std::iter::once(&operation.path)
+) -> Option<String> {
+    let template = std::iter::once(&operation.path)
         .chain(&operation.aliases)
-        .find(|template| fits(template, path))
-    else {
-        return path.to_string();
-    };
+        .find(|template| fits(template, path))?;
     let alias = template != &operation.path;
     let own_name =
         segment(template, path, TAILNET_PARAM).filter(|name| *name != "-" && tailnets.is_own(name));
     if !alias && own_name.is_none() {
-        return path.to_string();
+        return None;
     }
     if alias {
         notes.note(Equivalence::PathAlias, &["path"], template);
@@ -118,7 +115,7 @@ pub fn canonical_path(
             None => part,
         })
         .collect();
-    written.join("/")
+    Some(written.join("/"))
 }
 
 #[cfg(test)]
@@ -141,7 +138,9 @@ mod tests {
         let mut tailnets = Tailnets::default();
         tailnets.insert("Example.com");
         let mut notes = Notes::default();
-        let path = |p: &str, notes: &mut Notes| canonical_path(&op, p, &tailnets, notes);
+        let path = |p: &str, notes: &mut Notes| {
+            canonical_path(&op, p, &tailnets, notes).unwrap_or_else(|| p.to_string())
+        };
 
         assert_eq!(
             path("/api/v2/tailnet/example.COM/vip-services/svc:a", &mut notes),
