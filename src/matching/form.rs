@@ -64,8 +64,8 @@ impl Form {
         };
         let mut query = without_secrets(request.query_pairs());
         if let Some(shapes) = shapes {
-            query = params(
-                query,
+            params(
+                &mut query,
                 |name| shapes.query.get(name).or(shapes.query.get("*")),
                 &mut notes,
                 "query",
@@ -111,14 +111,15 @@ impl Form {
             Body::Text(text)
                 if media_type(&request.headers).as_deref() == Some(Media::Form.mime()) =>
             {
-                let pairs = without_secrets(parse_query(text));
+                let mut pairs = without_secrets(parse_query(text));
                 let shape = body_shape(shapes);
-                CanonicalBody::Pairs(params(
-                    pairs,
+                params(
+                    &mut pairs,
                     |name| shape.and_then(|s| s.property(name).0),
                     &mut notes,
                     "form",
-                ))
+                );
+                CanonicalBody::Pairs(pairs)
             }
             Body::Text(text) => CanonicalBody::Text(text.clone()),
             Body::Binary(bytes) => CanonicalBody::Bytes(bytes.clone()),
@@ -248,32 +249,28 @@ fn body_shape(shapes: Option<&OperationShapes>) -> Option<&Shape> {
 /// Query or form pairs as compared: a date-time value as its instant, and a pair left out
 /// when its value is its parameter's default (`shape_of` gives a parameter's shape).
 fn params<'s>(
-    pairs: Vec<(String, String)>,
+    pairs: &mut Vec<(String, String)>,
     shape_of: impl Fn(&str) -> Option<&'s Shape>,
     notes: &mut Notes,
     side: &str,
-) -> Vec<(String, String)> {
-    pairs
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let Some(shape) = shape_of(&key) else {
-                return Some((key, value));
-            };
-            if shape.default.as_ref().is_some_and(|d| is_param(d, &value)) {
-                notes.note(Equivalence::AbsentDefault, &[side, &key], &value);
-                return None;
-            }
-            if shape.date_time
-                && let Some(canonical) = instant(&value)
-            {
-                if canonical != value {
-                    notes.note(Equivalence::DateTimeInstant, &[side, &key], &value);
-                }
-                return Some((key, canonical));
-            }
-            Some((key, value))
-        })
-        .collect()
+) {
+    pairs.retain_mut(|(key, value)| {
+        let Some(shape) = shape_of(key) else {
+            return true;
+        };
+        if shape.default.as_ref().is_some_and(|d| is_param(d, value)) {
+            notes.note(Equivalence::AbsentDefault, &[side, key], value);
+            return false;
+        }
+        if shape.date_time
+            && let Some(canonical) = instant(value)
+            && &canonical != value
+        {
+            notes.note(Equivalence::DateTimeInstant, &[side, key], value);
+            *value = canonical;
+        }
+        true
+    });
 }
 
 /// A JSON body as compared: object keys sorted (so key order does not matter), the string and

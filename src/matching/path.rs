@@ -19,8 +19,9 @@ pub struct Tailnets(Vec<String>);
 /// Operations whose answer names the caller's tailnet in a top-level `tailnet` field.
 const NAMED_IN_ANSWER: &[&str] = &["listConfigurationAuditLogs", "listNetworkFlowLogs"];
 
-/// The path parameter that names a tailnet.
+/// The path parameter that names a tailnet, and its segment in a template.
 const TAILNET_PARAM: &str = "tailnet";
+const TAILNET_SEGMENT: &str = "/{tailnet}/";
 
 impl Tailnets {
     pub fn learn(&mut self, table: &OperationTable, request: &Request, response: &Response) {
@@ -91,6 +92,12 @@ pub fn canonical_path(
     tailnets: &Tailnets,
     notes: &mut Notes,
 ) -> Option<String> {
+    // The router found the operation under one of its templates: with no alias, under its own.
+    if operation.aliases.is_empty()
+        && (tailnets.0.is_empty() || !operation.path.contains(TAILNET_SEGMENT))
+    {
+        return None;
+    }
     let template = std::iter::once(&operation.path)
         .chain(&operation.aliases)
         .find(|template| fits(template, path))?;
