@@ -268,6 +268,22 @@ fn devices_without_fields_match_the_fields_default_recording_and_another_value_d
 }
 
 #[test]
+fn the_user_lists_defaults_from_the_openapi_file_match_and_another_type_does_not() {
+    let server = bundled_server();
+    let users = "/api/v2/tailnet/-/users";
+
+    let defaults = get(server.addr(), &format!("{users}?type=member&role=all"));
+    let all = get(server.addr(), &format!("{users}?type=all"));
+
+    assert_eq!(defaults.status, 200);
+    assert!(is_unmatched(&all));
+    assert_eq!(
+        used(server.addr()),
+        [("users.json #0".into(), names(&["absent-default"]))]
+    );
+}
+
+#[test]
 fn a_policy_file_set_without_accept_matches_the_recording_and_another_accept_does_not() {
     let server = bundled_server();
     let policy = tailtape::cassette::bundled()
