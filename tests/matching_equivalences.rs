@@ -268,6 +268,34 @@ fn devices_without_fields_match_the_fields_default_recording_and_another_value_d
 }
 
 #[test]
+fn the_default_sent_matches_a_recording_without_the_parameter() {
+    let server = bundled_server();
+
+    // devices.json #3 is `GET /api/v2/device/nDoesNotExist` with no `fields`: a 404.
+    let default = get(server.addr(), "/api/v2/device/nDoesNotExist?fields=default");
+    let all = get(server.addr(), "/api/v2/device/nDoesNotExist?fields=all");
+
+    assert_eq!(default.status, 404);
+    assert!(is_unmatched(&all));
+    assert_eq!(
+        used(server.addr()),
+        [("devices.json #3".into(), names(&["absent-default"]))]
+    );
+}
+
+#[test]
+fn a_reset_clears_the_equivalences_used() {
+    let server = bundled_server();
+    assert_eq!(get(server.addr(), "/api/v2/tailnet/-/devices").status, 200);
+    assert_eq!(used(server.addr()).len(), 1);
+
+    let reset = send(server.addr(), "POST", "/__tailtape/reset", &[], b"");
+
+    assert!(reset.status < 300, "{}", reset.status);
+    assert!(used(server.addr()).is_empty());
+}
+
+#[test]
 fn the_user_lists_defaults_from_the_openapi_file_match_and_another_type_does_not() {
     let server = bundled_server();
     let users = "/api/v2/tailnet/-/users";
