@@ -21,7 +21,7 @@ const NAMED_IN_ANSWER: &[&str] = &["listConfigurationAuditLogs", "listNetworkFlo
 
 /// The path parameter that names a tailnet, and its segment in a template.
 const TAILNET_PARAM: &str = "tailnet";
-const TAILNET_SEGMENT: &str = "/{tailnet}/";
+const TAILNET_SEGMENT: &str = "{tailnet}";
 
 impl Tailnets {
     pub fn learn(&mut self, table: &OperationTable, request: &Request, response: &Response) {
