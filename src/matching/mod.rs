@@ -6,9 +6,10 @@
 //! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
 //! authorization value is never compared, nor the values of secret fields (`client_secret`,
 //! `key`, `apiKey`, ...; see `redact/fields.rs`): cassettes hold them redacted. The form applies
-//! the contract's equivalences (`equivalence.rs`: date-times as instants, absent ≡ `null` ≡ the
-//! documented default, the tailnet's own name ≡ `-`, path aliases, OAuth credentials in Basic
-//! auth), so two requests that mean the same have the same form.
+//! the contract's equivalences (named in `equivalence.rs`; where the schemas say they apply in
+//! `shapes.rs`; paths in `path.rs`): date-times as instants, absent ≡ `null` ≡ the documented
+//! default, the tailnet's own name ≡ `-`, path aliases, OAuth credentials in Basic auth; so two
+//! requests that mean the same have the same form.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
 //! hash probe, whatever the cassette's size: a request is kept as the SHA-256 of its form and a
