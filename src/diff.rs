@@ -166,7 +166,7 @@ pub fn diff(
     ignore: &[String],
 ) -> CassetteDiff {
     let table = contract.table();
-    let matcher = Matcher::new(table, old.interactions.iter().map(|i| &i.request));
+    let matcher = Matcher::new(contract, old.interactions.iter().map(|i| &i.request));
     let mut used = vec![0usize; matcher.sequence_count()];
     let mut paired_old = vec![false; old.interactions.len()];
     let mut result = CassetteDiff::default();

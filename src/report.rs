@@ -28,6 +28,10 @@ pub struct Matched {
     pub recorded: InteractionRef,
     /// How many requests this interaction answered.
     pub count: u64,
+    /// The equivalences by which requests written differently matched it (`date-time-instant`,
+    /// ...; see README "Matching"), absent when every request was written as recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub equivalences: Vec<String>,
 }
 
 /// A request that got no recorded answer.

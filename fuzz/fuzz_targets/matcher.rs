@@ -20,7 +20,7 @@ struct State {
 
 static STATE: LazyLock<State> = LazyLock::new(|| {
     let contract = Contract::load(None).expect("the embedded schemas load");
-    let matcher = Matcher::new(contract.table(), INTERACTIONS.iter().map(|i| &i.request));
+    let matcher = Matcher::new(&contract, INTERACTIONS.iter().map(|i| &i.request));
     State { contract, matcher }
 });
 

@@ -6,7 +6,7 @@
 //! session used, so an idle or short session costs next to nothing on a large cassette.
 //! `report.rs` is the form a journal is read in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::finding::{Finding, Level};
 use crate::report::{Overflow, Unmatched};
@@ -18,6 +18,8 @@ pub(super) struct Journal {
     pub(super) next: HashMap<usize, usize>,
     /// Per recorded interaction used: how many requests it answered.
     pub(super) hits: HashMap<usize, u64>,
+    /// Per recorded interaction that answered by an equivalence: which ones (stable names).
+    pub(super) equivalences: BTreeMap<usize, BTreeSet<&'static str>>,
     pub(super) unmatched: Vec<Unmatched>,
     pub(super) live_findings: Vec<Finding>,
     /// (number, request line) of each request that had findings.

@@ -55,6 +55,10 @@ pub enum StartError {
 /// The status of an answer that is not in the cassettes (see the module docs).
 pub const UNMATCHED_STATUS: u16 = 501;
 
+/// The header tailtape's own unmatched answer carries (value `1`), so that a client or helper
+/// can tell it from a recorded 501.
+pub const UNMATCHED_HEADER: &str = "tailtape-unmatched";
+
 /// The cassette name findings on live requests carry.
 pub const LIVE: &str = "<live>";
 
@@ -97,14 +101,16 @@ impl Builder {
                 issue,
             });
         }
+        let table = self.contract.table();
+        self.matcher
+            .learn(table, &interaction.request, &interaction.response);
+        self.matcher.add(table, &interaction.request);
         self.recorded.push(Recorded {
             cassette: Arc::clone(cassette),
             index,
             request_line: clip(interaction.request.to_string(), TEXT_KEPT),
             answer: prepare(interaction.response),
         });
-        self.matcher
-            .add(self.contract.table(), &interaction.request);
     }
 
     /// Starts with an empty journal.
@@ -186,11 +192,11 @@ impl Replay {
 
     pub fn builder(contract: Contract, options: Options) -> Builder {
         Builder {
+            matcher: Matcher::empty(&contract),
             contract,
             options,
             cassettes: 0,
             recorded: Vec::new(),
-            matcher: Matcher::empty(),
             recorded_findings: Vec::new(),
         }
     }
@@ -254,7 +260,7 @@ impl Replay {
         let mut issues = Vec::new();
         let operation = self.contract.check_request(request, &mut issues);
         let invalid = issues.iter().any(|i| i.level == Level::Error);
-        let sequence = self.matcher.find_for(operation, request);
+        let found = self.matcher.find_match(operation, request);
 
         let mut sessions = self.lock();
         let (journal, budget) = match sessions.open(session) {
@@ -292,15 +298,26 @@ impl Replay {
         }
         journal.add_findings(budget, findings, line);
 
-        let Some(sequence) = sequence else {
+        let Some(found) = found else {
             drop(sessions);
             return self.unmatched(request, session, "no recorded request matches".into());
         };
-        let indices = self.matcher.sequence(sequence);
-        match journal.next_answer(sequence, indices, self.options.strict, using) {
+        let indices = self.matcher.sequence(found.sequence);
+        match journal.next_answer(found.sequence, indices, self.options.strict, using) {
             Some(index) => {
                 let recorded = &self.recorded[index];
-                if crate::log::debugging() {
+                let used = self.matcher.equivalences(&found, index);
+                if !used.is_empty() {
+                    crate::log::info(format!(
+                        "{} matched {} ({} #{}) by equivalence: {}",
+                        in_session(&clip(request.to_string(), TEXT_KEPT), session),
+                        recorded.request_line,
+                        recorded.cassette,
+                        recorded.index,
+                        used.join(", ")
+                    ));
+                    journal.equivalences.entry(index).or_default().extend(used);
+                } else if crate::log::debugging() {
                     crate::log::debug(format!(
                         "{}: answered from {} #{} ({})",
                         in_session(&request.to_string(), session),
@@ -357,7 +374,9 @@ impl Replay {
             },
         );
         drop(sessions);
-        Answer::json(400, json!({ "message": message }))
+        let mut answer = Answer::json(400, json!({ "message": message }));
+        answer.headers.push((UNMATCHED_HEADER.into(), "1".into()));
+        answer
     }
 
     fn unmatched(&self, request: &Request, session: Option<&str>, reason: String) -> Answer {
@@ -387,7 +406,9 @@ impl Replay {
         if let Ok((journal, budget)) = self.lock().open(session) {
             journal.add_unmatched(budget, unmatched);
         }
-        Answer::json(UNMATCHED_STATUS, body)
+        let mut answer = Answer::json(UNMATCHED_STATUS, body);
+        answer.headers.push((UNMATCHED_HEADER.into(), "1".into()));
+        answer
     }
 
     fn reference(&self, index: usize) -> InteractionRef {

@@ -92,6 +92,11 @@ impl Replay {
             .map(|(index, count)| Matched {
                 recorded: self.reference(index),
                 count,
+                equivalences: journal
+                    .equivalences
+                    .get(&index)
+                    .map(|used| used.iter().map(|name| name.to_string()).collect())
+                    .unwrap_or_default(),
             })
             .collect()
     }

@@ -1,0 +1,284 @@
+//! How a request finds its recorded answer (DESIGN.md, "Replay"). Two requests match when their
+//! canonical forms are equal (`form.rs`): method; path, percent-decoded segment by segment (an
+//! encoded `/` stays distinct from a real one); query as a multiset of pairs; body as a JSON
+//! value (key order and white space ignored), as a HuJSON value on operations that take HuJSON,
+//! as a multiset of pairs for a form body, byte for byte otherwise; and the headers the
+//! operation table lists under `vary` (`accept`, `if-match` on the policy file). The
+//! authorization value is never compared, nor the values of secret fields (`client_secret`,
+//! `key`, `apiKey`, ...; see `redact/fields.rs`): cassettes hold them redacted. The form applies
+//! the contract's equivalences (named in `equivalence.rs`; where the schemas say they apply in
+//! `shapes.rs`; paths in `path.rs`): date-times as instants, absent ≡ `null` ≡ the documented
+//! default, the tailnet's own name ≡ `-`, path aliases, OAuth credentials in Basic auth; so two
+//! requests that mean the same have the same form.
+//!
+//! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
+//! hash probe, whatever the cassette's size: a request is kept as the SHA-256 of its form and a
+//! rendering for diffs, not whole. A request without `Accept` that matches nothing gets a second
+//! probe, among the recordings as if they had sent no `Accept` either (RFC 9110: no `Accept`
+//! accepts any media type). A [`Match`] says which equivalences it used. When nothing matches,
+//! [`Matcher::nearest`] names the closest recorded request (`nearest.rs`) and shows a unified
+//! diff of the two. A body over [`BODY_SHOWN`] bytes is rendered as a [`summary`] (length,
+//! SHA-256, first bytes), so that neither memory nor the diff's time grows with a large body.
+
+mod equivalence;
+mod form;
+mod nearest;
+mod path;
+mod shapes;
+
+use std::collections::HashMap;
+
+use similar::TextDiff;
+
+pub use equivalence::Equivalence;
+pub use shapes::DOCUMENTED_DEFAULTS;
+
+use crate::cassette::{Request, Response};
+use crate::routes::{Lookup, Operation, OperationTable};
+use crate::schema::Contract;
+use equivalence::Notes;
+use form::{ACCEPT, Canon, Form};
+use shapes::Shapes;
+
+/// Bodies whose rendering is longer than this (in bytes) are shown by a [`summary`] instead.
+pub const BODY_SHOWN: usize = 4096;
+
+/// How many first bytes of a body a [`summary`] shows.
+const SUMMARY_HEAD: usize = 64;
+
+/// A body shown by its length, SHA-256 and first bytes: two summaries differ exactly when the
+/// bodies do, and the first bytes say what it was.
+pub fn summary(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut head = &bytes[..bytes.len().min(SUMMARY_HEAD)];
+    // Cut at a character boundary when the body is text.
+    while std::str::from_utf8(head).is_err_and(|e| e.error_len().is_none()) && !head.is_empty() {
+        head = &head[..head.len() - 1];
+    }
+    format!(
+        "<body of {} bytes, sha256 {}, begins {:?}>",
+        bytes.len(),
+        hex(digest.as_ref()),
+        String::from_utf8_lossy(head)
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of a request's form: what lookup compares.
+type Fingerprint = [u8; 32];
+
+/// The recorded requests, indexed for lookup.
+pub struct Matcher {
+    canon: Canon,
+    /// Fingerprint -> sequence number.
+    by_fingerprint: HashMap<Fingerprint, usize>,
+    /// Fingerprint with no `accept` value -> sequence number (the first recorded), for requests
+    /// without `Accept`.
+    by_any_accept: HashMap<Fingerprint, usize>,
+    /// Each sequence: indices of identical recorded requests, in recorded order.
+    sequences: Vec<Vec<usize>>,
+    /// Each recorded request rendered for diffs.
+    rendered: Vec<String>,
+    /// What the equivalences rewrote in each recorded request.
+    notes: Vec<Notes>,
+    nearest: nearest::Index,
+}
+
+/// A request that matched a sequence of recorded requests.
+pub struct Match {
+    pub sequence: usize,
+    notes: Notes,
+    /// Found only by the second probe, as a request without `Accept`.
+    any_accept: bool,
+}
+
+/// The closest recorded request to one that matched nothing.
+pub struct Nearest {
+    /// Index of the recorded request.
+    pub index: usize,
+    /// Unified diff from the recorded request to the received one.
+    pub diff: String,
+}
+
+impl Matcher {
+    pub fn new<'r>(contract: &Contract, requests: impl IntoIterator<Item = &'r Request>) -> Self {
+        let mut matcher = Matcher::empty(contract);
+        for request in requests {
+            matcher.add(contract.table(), request);
+        }
+        matcher
+    }
+
+    /// A matcher with no recorded request yet; see [`Matcher::add`].
+    pub fn empty(contract: &Contract) -> Self {
+        Matcher {
+            canon: Canon {
+                shapes: Shapes::new(contract),
+                tailnets: Default::default(),
+            },
+            by_fingerprint: HashMap::new(),
+            by_any_accept: HashMap::new(),
+            sequences: Vec::new(),
+            rendered: Vec::new(),
+            notes: Vec::new(),
+            nearest: nearest::Index::default(),
+        }
+    }
+
+    /// Learns the tailnet's own name from a recorded exchange, if it shows it; call it before
+    /// [`Matcher::add`] of the same request.
+    pub fn learn(&mut self, table: &OperationTable, request: &Request, response: &Response) {
+        self.canon.tailnets.learn(table, request, response);
+    }
+
+    /// Adds the next recorded request (its index is the number added before it). Only its
+    /// fingerprint's hash and its rendering are kept, so the caller can drop the request.
+    pub fn add(&mut self, table: &OperationTable, request: &Request) {
+        let index = self.rendered.len();
+        let operation = operation_of(table, request);
+        let (form, notes) = Form::of(&self.canon, operation, request);
+        let next = self.sequences.len();
+        let sequence = *self
+            .by_fingerprint
+            .entry(form.fingerprint())
+            .or_insert(next);
+        if sequence == next {
+            self.sequences.push(Vec::new());
+        }
+        self.sequences[sequence].push(index);
+        if let Some(any) = form.without_accept() {
+            self.by_any_accept
+                .entry(any.fingerprint())
+                .or_insert(sequence);
+        }
+        self.nearest.add(index, operation, &form);
+        self.rendered.push(form.render());
+        self.notes.push(notes);
+    }
+
+    /// The sequence of recorded requests identical to `request`, if any. With nothing recorded (a
+    /// new recording) the request is not even looked up.
+    pub fn find(&self, table: &OperationTable, request: &Request) -> Option<usize> {
+        if self.sequences.is_empty() {
+            return None;
+        }
+        self.find_for(operation_of(table, request), request)
+    }
+
+    /// [`Matcher::find`] for a request whose operation was already looked up.
+    pub fn find_for(&self, operation: Option<&Operation>, request: &Request) -> Option<usize> {
+        self.find_match(operation, request).map(|m| m.sequence)
+    }
+
+    /// The sequence `request` matches and how: one probe, and a second among the recordings
+    /// as if without `Accept` when the request has none.
+    pub fn find_match(&self, operation: Option<&Operation>, request: &Request) -> Option<Match> {
+        let (form, notes) = Form::of(&self.canon, operation, request);
+        let fingerprint = form.fingerprint();
+        if let Some(&sequence) = self.by_fingerprint.get(&fingerprint) {
+            return Some(Match {
+                sequence,
+                notes,
+                any_accept: false,
+            });
+        }
+        let sends_no_accept = form
+            .headers
+            .iter()
+            .any(|(name, value)| name == ACCEPT && value.is_empty());
+        if !sends_no_accept {
+            return None;
+        }
+        let sequence = *self.by_any_accept.get(&fingerprint)?;
+        Some(Match {
+            sequence,
+            notes,
+            any_accept: true,
+        })
+    }
+
+    /// The equivalences a match used to pair its request with recorded request `index` (of
+    /// its sequence), by stable name; empty when the two were written alike.
+    pub fn equivalences(&self, found: &Match, index: usize) -> Vec<&'static str> {
+        let mut used: Vec<&'static str> = found
+            .notes
+            .differing(&self.notes[index])
+            .map(Equivalence::name)
+            .collect();
+        if found.any_accept && !used.contains(&Equivalence::AcceptAny.name()) {
+            used.push(Equivalence::AcceptAny.name());
+        }
+        used
+    }
+
+    /// Indices of the recorded requests of a sequence, in recorded order.
+    pub fn sequence(&self, sequence: usize) -> &[usize] {
+        &self.sequences[sequence]
+    }
+
+    pub fn sequence_count(&self) -> usize {
+        self.sequences.len()
+    }
+
+    /// The recorded request most like `request` (see `nearest.rs` for the ranking).
+    pub fn nearest(&self, table: &OperationTable, request: &Request) -> Option<Nearest> {
+        let operation = operation_of(table, request);
+        let (form, _) = Form::of(&self.canon, operation, request);
+        let received = form.render();
+        let index = match self.nearest.candidates(operation, &form) {
+            Some(found) => nearest::rank(&self.rendered, found.iter().copied(), &received),
+            None => nearest::rank(&self.rendered, 0..self.rendered.len(), &received),
+        }?;
+        let diff = TextDiff::from_lines(self.rendered[index].as_str(), received.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header("recorded", "received")
+            .to_string();
+        Some(Nearest { index, diff })
+    }
+}
+
+/// The documented operation of `request`, if any, found on its normalised path (so that
+/// `/api/v2/%64evice/x` routes as `/api/v2/device/x`, while `a%2Fb` stays one segment).
+fn operation_of<'t>(table: &'t OperationTable, request: &Request) -> Option<&'t Operation> {
+    match table.lookup(&request.method, &normalise_path(&request.path)) {
+        Lookup::Found { operation, .. } => Some(operation),
+        _ => None,
+    }
+}
+
+/// `path` with each segment percent-decoded, except that an encoded `/` (and `%` itself) stays
+/// encoded: `a%2Fb` is one segment holding a slash, not two segments, so it must not match a
+/// recording of `a/b`. Two paths are the same request exactly when their normal forms are equal.
+pub fn normalise_path(path: &str) -> String {
+    if !path.contains('%') {
+        return path.to_string();
+    }
+    path.split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .replace('%', "%25")
+                .replace('/', "%2F")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_path;
+
+    #[test]
+    fn an_encoded_slash_stays_distinct_and_other_escapes_are_decoded() {
+        assert_eq!(normalise_path("/a/custom%3Ax"), "/a/custom:x");
+        assert_eq!(normalise_path("/a/b%2Fc"), "/a/b%2Fc");
+        assert_eq!(normalise_path("/a/b%2fc"), "/a/b%2Fc");
+        assert_ne!(normalise_path("/a/b%2Fc"), normalise_path("/a/b/c"));
+        assert_ne!(normalise_path("/a/b%252Fc"), normalise_path("/a/b%2Fc"));
+        assert_eq!(normalise_path("/plain/path"), "/plain/path");
+    }
+}
