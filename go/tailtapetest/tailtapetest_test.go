@@ -270,3 +270,47 @@ func TestARecordingThatBreaksTheContractFailsTheTest(t *testing.T) {
 		t.Errorf("the failure does not list the finding %q:\n%s", want, failed)
 	}
 }
+
+// fakeBinary writes an executable shell script standing in for tailtape and points TAILTAPE
+// at it.
+func fakeBinary(t *testing.T, script string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tailtape")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvBinary, bin)
+}
+
+func TestAFirstLineWithoutABaseURLStopsTheTest(t *testing.T) {
+	fakeBinary(t, "echo 'listening somewhere'\nexec sleep 30\n")
+	fake := &fakeTB{TB: t}
+
+	srv := replay(fake, "cassettes")
+	failed := fake.end()
+
+	if srv != nil || !fake.fatal {
+		t.Fatalf("Replay returned a server that printed no base URL")
+	}
+	if !strings.Contains(failed, `its first line does not end with a base URL: "listening somewhere\n"`) {
+		t.Errorf("the failure does not quote the line:\n%s", failed)
+	}
+}
+
+func TestAServerThatFailsToStopFailsTheTestWithItsLog(t *testing.T) {
+	// Prints its address, then exits 3 with a message on SIGTERM instead of writing a report.
+	fakeBinary(t, "trap 'echo replay broke >&2; exit 3' TERM\n"+
+		"echo 'tailtape replay: 0 interactions on http://127.0.0.1:9'\n"+
+		"while :; do sleep 0.1; done\n")
+	fake := &fakeTB{TB: t}
+
+	srv := replay(fake, "cassettes")
+	failed := fake.end()
+
+	if srv == nil || srv.URL != "http://127.0.0.1:9" {
+		t.Fatalf("Replay did not return the printed base URL: %+v\n%s", srv, failed)
+	}
+	if !strings.Contains(failed, "tailtape replay failed: exit status 3\nreplay broke") {
+		t.Errorf("the failure does not give the exit status and the log:\n%s", failed)
+	}
+}

@@ -107,13 +107,16 @@ func answer[T any](t testing.TB, c *cassette, i int, field string) T {
 }
 
 // expect checks that a call succeeded and returned answer i (or its member field) decoded.
+// The recorded answer is decoded first, so an answer the client's type cannot hold fails the
+// test even when the call itself does not get it.
 func expect[T any](t testing.TB, c *cassette, i int, field string, got T, err error) {
 	t.Helper()
+	want := answer[T](t, c, i, field)
 	if err != nil {
 		t.Errorf("%s #%d %s: %v", c.path, i, c.line(i), err)
 		return
 	}
-	same(t, c, i, got, answer[T](t, c, i, field))
+	same(t, c, i, got, want)
 }
 
 // same checks that got equals want, the answer of interaction i, showing both when not.
