@@ -2,11 +2,13 @@ package goclients
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tailscale/hujson"
 	tsclient "tailscale.com/client/tailscale/v2"
 
 	"tailtape/tailtapetest"
@@ -231,6 +233,19 @@ func TestV2Keys(t *testing.T) {
 	refused(t, c, 6, err)
 }
 
+// Create is the method CreateAuthKey calls: the same request, so a replay of its own.
+func TestV2KeysCreate(t *testing.T) {
+	c := load(t, "keys")
+	keys := v2(t, c, tailtapetest.AllowUnused()).Keys()
+	request := tsclient.CreateKeyRequest{ExpirySeconds: 86400, Description: "ci runners"}
+	request.Capabilities.Devices.Create.Ephemeral = true
+	request.Capabilities.Devices.Create.Preauthorized = true
+	request.Capabilities.Devices.Create.Tags = []string{"tag:server"}
+
+	created, err := keys.Create(context.Background(), request)
+	expect(t, c, 1, "", created, err)
+}
+
 func TestV2OAuthClients(t *testing.T) {
 	c := load(t, "oauth-clients")
 	srv := c.replay(t)
@@ -337,6 +352,36 @@ func TestV2PolicyFile(t *testing.T) {
 	succeeded(t, c, 7, policy.Set(ctx, c.requestText(t, 7), etag))
 	raw, err = policy.Raw(ctx)
 	expectRaw(t, c, 8, raw, err)
+}
+
+// SetAndGet sends the policy as JSON and reads the new one back: the same update as #7.
+func TestV2PolicySetAndGet(t *testing.T) {
+	c := load(t, "policy")
+	policy := v2(t, c, tailtapetest.AllowUnused()).PolicyFile()
+	acl := decodeHuJSON[tsclient.ACL](t, c.requestText(t, 7))
+
+	got, err := policy.SetAndGet(context.Background(), acl, c.header(t, 0, "etag"))
+	want := decodeHuJSON[tsclient.ACL](t, c.Interactions[7].Response.Text)
+	want.ETag = c.header(t, 7, "etag")
+	if err != nil {
+		t.Errorf("%s #7 %s: %v", c.path, c.line(7), err)
+	} else {
+		same(t, c, 7, *got, want)
+	}
+}
+
+// decodeHuJSON decodes a HuJSON text (comments, trailing commas) into a T.
+func decodeHuJSON[T any](t *testing.T, text string) T {
+	t.Helper()
+	standard, err := hujson.Standardize([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := json.Unmarshal(standard, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // expectRaw checks that PolicyFile.Raw returned the HuJSON text and ETag answer i recorded.
