@@ -5,8 +5,8 @@
 // `tailtape replay --listen 127.0.0.1:0 --strict --report FILE CASSETTES`, reads the base URL
 // from the first line the server prints, and at the test's cleanup stops the server with
 // SIGTERM and fails the test if the server's report lists a request that got no recorded
-// answer, a recorded interaction the test never used, or a request that broke the documented
-// contract.
+// answer, a recorded interaction the test never used, or an error finding (a request, or a
+// recorded answer, that breaks the documented contract).
 //
 // The binary is the one the TAILTAPE environment variable names, or else `tailtape` on PATH
 // (`cargo install --path .` in a tailtape checkout puts it there).
