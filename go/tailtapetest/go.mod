@@ -1,0 +1,3 @@
+module tailtape/tailtapetest
+
+go 1.26
