@@ -134,6 +134,12 @@ impl Matcher {
         self.canon.tailnets.learn(table, request, response);
     }
 
+    /// Takes `name` as the recorded tailnet's own, the same as `-` (a cassette's
+    /// `recorded.tailnet`).
+    pub fn own_tailnet(&mut self, name: &str) {
+        self.canon.tailnets.insert(name);
+    }
+
     /// Adds the next recorded request (its index is the number added before it). Only its
     /// fingerprint's hash and its rendering are kept, so the caller can drop the request.
     pub fn add(&mut self, table: &OperationTable, request: &Request) {

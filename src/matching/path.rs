@@ -46,7 +46,8 @@ impl Tailnets {
         }
     }
 
-    fn insert(&mut self, name: &str) {
+    /// Takes `name` as the tailnet's own (a cassette's `recorded.tailnet`).
+    pub fn insert(&mut self, name: &str) {
         if name != "-" && !name.is_empty() && !self.is_own(name) {
             self.0.push(name.to_ascii_lowercase());
         }

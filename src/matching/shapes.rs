@@ -37,6 +37,10 @@ pub const DOCUMENTED_DEFAULTS: &[(&str, &str)] = &[
         "keys.json#/$defs/CreateKeyRequest/properties/description",
         r#""""#,
     ),
+    (
+        "keys.json#/$defs/SetKeyRequest/properties/description",
+        r#""""#,
+    ),
     // No provider type is a generic webhook, which the API writes as "".
     (
         "webhooks.json#/$defs/CreateWebhookRequest/properties/providerType",

@@ -89,6 +89,14 @@ impl Builder {
         name.into()
     }
 
+    /// Takes what a cassette's header says: its tailnet's own name (`recorded.tailnet`), which
+    /// matching takes as the same tailnet as `-`.
+    pub fn header(&mut self, recorded: &crate::cassette::Recorded) {
+        if let Some(name) = recorded.extra.get("tailnet").and_then(|v| v.as_str()) {
+            self.matcher.own_tailnet(name);
+        }
+    }
+
     /// Adds interaction `index` of cassette `cassette`.
     pub fn add(&mut self, cassette: &Arc<str>, index: usize, interaction: Interaction) {
         for issue in self
@@ -167,6 +175,7 @@ impl Replay {
         let mut builder = Replay::builder(contract, options);
         for (name, cassette) in cassettes {
             let name = builder.cassette(&name);
+            builder.header(&cassette.recorded);
             for (index, interaction) in cassette.interactions.into_iter().enumerate() {
                 builder.add(&name, index, interaction);
             }
@@ -185,7 +194,9 @@ impl Replay {
         let mut builder = Replay::builder(Contract::load(schemas)?, options);
         for source in cassette::sources(paths, options.strict)? {
             let name = builder.cassette(&source.name());
-            source.stream(|index, interaction| builder.add(&name, index, interaction))?;
+            let cassette =
+                source.stream(|index, interaction| builder.add(&name, index, interaction))?;
+            builder.header(&cassette.recorded);
         }
         Ok(builder.build())
     }

@@ -266,11 +266,12 @@ func TestV2OAuthClients(t *testing.T) {
 	widened, err := terraform.Keys().SetOAuthClient(ctx, "kOa7Cl1CNTRL", tsclient.SetOAuthClientRequest{
 		Scopes: []string{"devices:core", "dns", "policy_file"}, Tags: []string{"tag:ci"},
 	})
-	expect(t, c, 3, "", widened, err)
+	expect(t, c, 4, "", widened, err)
 	key, err := terraform.Keys().Get(ctx, "kOa7Cl1CNTRL")
-	expect(t, c, 4, "", key, err)
+	expect(t, c, 5, "", key, err)
+	// Refused (#2), golang.org/x/oauth2 tries the form after Basic auth, refused again (#3).
 	_, err = stranger.Keys().Get(ctx, "kOa7Cl1CNTRL")
-	refusedToken(t, c, 2, err)
+	refusedToken(t, c, 3, err)
 }
 
 // refusedToken checks that a call failed because the token exchange got the recorded OAuth
