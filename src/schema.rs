@@ -314,7 +314,9 @@ impl Contract {
                 return;
             }
             Body::Json(value) => Cow::Borrowed(value),
-            Body::Text(text) if spec.media.contains(&Media::Form) => Cow::Owned(form_fields(text)),
+            Body::Text(text) if spec.media.contains(&Media::Form) => {
+                Cow::Owned(form_fields(text, headers))
+            }
             Body::Text(text) if spec.media.contains(&Media::Hujson) => match parse_hujson(text) {
                 Ok(value) => Cow::Owned(value),
                 Err(err) => {
@@ -349,8 +351,10 @@ impl Contract {
 }
 
 /// A form body as the object its fields make: a string per name, or an array of strings when the
-/// name repeats, so that the schema of the fields validates it.
-fn form_fields(text: &str) -> Value {
+/// name repeats, so that the schema of the fields validates it. Client credentials sent in
+/// `Authorization: Basic` instead of the form (RFC 6749 2.3.1, as golang.org/x/oauth2 sends
+/// them) count as the `client_id` and `client_secret` fields.
+fn form_fields(text: &str, headers: &Headers) -> Value {
     let mut fields = Map::new();
     for (name, value) in parse_query(text) {
         let value = Value::String(value);
@@ -360,6 +364,17 @@ fn form_fields(text: &str) -> Value {
             }
             Some(Value::Array(values)) => values.push(value),
             Some(first) => *first = Value::Array(vec![first.take(), value]),
+        }
+    }
+    let basic = headers
+        .get("authorization")
+        .and_then(|value| value.get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "));
+    if basic {
+        for name in ["client_id", "client_secret"] {
+            fields
+                .entry(name)
+                .or_insert_with(|| Value::String("<in Basic auth>".into()));
         }
     }
     Value::Object(fields)
@@ -534,6 +549,46 @@ mod tests {
         assert_eq!(cut, "éaaaaaaaa…");
         assert!(cut.capacity() < 64, "capacity {}", cut.capacity());
         assert_eq!(truncate("short".into(), 10), "short");
+    }
+
+    /// golang.org/x/oauth2 sends the client credentials in Basic auth, the form holding only
+    /// the grant; without Basic auth the form must hold them.
+    #[test]
+    fn token_request_credentials_may_come_in_basic_auth() {
+        let contract = Contract::load(None).unwrap();
+        let token = |authorization: Option<&str>| {
+            let mut headers = Headers::default();
+            headers.insert(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            );
+            if let Some(value) = authorization {
+                headers.insert("authorization".into(), value.into());
+            }
+            let request = Request {
+                method: "POST".into(),
+                path: "/api/v2/oauth/token".into(),
+                query: None,
+                headers,
+                body: Body::Text("grant_type=client_credentials".into()),
+            };
+            let mut issues = Vec::new();
+            contract.check_request(&request, &mut issues);
+            issues
+                .iter()
+                .map(|i| (i.rule.to_string(), i.pointer.clone()))
+                .collect::<Vec<_>>()
+        };
+
+        assert_eq!(token(Some("Basic <redacted>")), []);
+        assert_eq!(
+            token(None),
+            [
+                ("required".to_string(), "/client_id".to_string()),
+                ("required".to_string(), "/client_secret".to_string())
+            ]
+        );
+        assert_eq!(token(Some("Bearer x")).len(), 2);
     }
 
     /// A body string breaking a `pattern` is quoted in the error; the finding must not keep it.

@@ -101,7 +101,7 @@ fn close_refuses_what_it_cannot_make_sense_of_and_names_the_place() {
         (in_header, "3:11", "not valid JSON"),
         (
             bad_interaction.as_str(),
-            "11:18",
+            "12:18",
             "missing required field \"method\"",
         ),
         ("not json at all", "1:2", "not valid JSON"),

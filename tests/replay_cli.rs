@@ -44,6 +44,26 @@ fn wait_for_exit(running: Running) -> (i32, String) {
 }
 
 #[test]
+fn the_readmes_first_request_gets_the_example_tailnets_devices() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let curl = readme
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("127.0.0.1:8383"))
+        .expect("the README's Set up shows a first request");
+    let target = curl.split("127.0.0.1:8383").nth(1).unwrap().trim();
+    let (child, url) = start(&[]);
+
+    let answer = get(&url, target);
+    terminate(child);
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{curl}: {answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["devices"].as_array().map(Vec::len), Some(3), "{body}");
+}
+
+#[test]
 fn serves_until_sigterm_then_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
