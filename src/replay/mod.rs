@@ -272,6 +272,8 @@ impl Replay {
         let operation = self.contract.check_request(request, &mut issues);
         let invalid = issues.iter().any(|i| i.level == Level::Error);
         let found = self.matcher.find_match(operation, request);
+        // The request line (with any key masked) only for findings, and before the lock.
+        let line = (!issues.is_empty()).then(|| clip(request.to_string(), TEXT_KEPT));
 
         let mut sessions = self.lock();
         let (journal, budget) = match sessions.open(session) {
@@ -283,7 +285,7 @@ impl Replay {
         };
         journal.requests += 1;
         let number = journal.requests as usize - 1;
-        let line = clip(request.to_string(), TEXT_KEPT);
+        let line = line.unwrap_or_default();
         let what = in_session(&line, session);
         let findings: Vec<Finding> = issues
             .into_iter()
