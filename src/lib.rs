@@ -9,8 +9,8 @@
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
-//! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style` (colour),
-//!   `progress` and `locate` (line and column of a JSON pointer).
+//! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
+//!   (colour), `progress` and `locate` (line and column of a JSON pointer).
 
 pub mod body;
 pub mod cassette;
