@@ -1,157 +1,24 @@
-//! The contract: the operation table plus every JSON Schema it names, compiled once per run.
-//! Schema files live under `schemas/` (embedded) or a `--schemas DIR`; each is registered
-//! under `https://tailtape.invalid/schemas/<path>` so `$ref`s between files resolve offline.
-//!
-//! Checking an exchange turns schema errors into [`Issue`]s: a body field the schema does not
-//! list (`additionalProperties: false`) is a warning `undocumented-field`; every other schema
-//! error is an error named after its JSON Schema keyword.
+//! Checking an exchange against the contract: the operation is looked up, its path and query
+//! parameters and its body are validated, and schema errors become [`Issue`]s. A body field the
+//! schema does not list (`additionalProperties: false`) is a warning `undocumented-field`; every
+//! other schema error is an error named after its JSON Schema keyword.
 
 use std::borrow::{Borrow, Cow};
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
+use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
-use jsonschema::{Registry, Validator};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::Contract;
 use crate::body::{Body, parse_hujson};
 use crate::cassette::{Headers, Request, Response, media_type, parse_query};
-use crate::embedded;
 use crate::finding::{Issue, Level, Side, rule};
-use crate::routes::{BodySpec, Lookup, Media, Operation, OperationTable};
+use crate::routes::{BodySpec, Lookup, Media, Operation};
 
-const BASE_URI: &str = "https://tailtape.invalid/schemas/";
-const TABLE_FILE: &str = "operations.json";
 /// Messages quote the offending value; a whole object would drown the line.
 const MAX_MESSAGE: usize = 240;
 
-#[derive(Debug, thiserror::Error)]
-#[error("schemas: {file}: {message}")]
-pub struct SchemaError {
-    pub file: String,
-    pub message: String,
-}
-
-pub struct Contract {
-    table: OperationTable,
-    /// The schema files as read, by path (`device.json`), for exporting them.
-    documents: BTreeMap<String, Value>,
-    /// Body validators by schema reference (`device.json#/$defs/Device`).
-    bodies: HashMap<String, Validator>,
-    /// Parameter validators of each operation, by [`Operation::index`].
-    params: Vec<ParamValidators>,
-}
-
-/// The compiled schemas of one operation's parameters, by name.
-#[derive(Default)]
-struct ParamValidators {
-    path: HashMap<String, Validator>,
-    query: HashMap<String, Validator>,
-}
-
 impl Contract {
-    /// Loads and compiles the schemas from `dir`, or the embedded ones.
-    pub fn load(dir: Option<&Path>) -> Result<Self, SchemaError> {
-        match dir {
-            None => Self::from_files(
-                embedded::SCHEMAS
-                    .iter()
-                    .map(|(p, t)| (p.to_string(), t.to_string()))
-                    .collect(),
-            ),
-            Some(dir) => {
-                let mut files = Vec::new();
-                read_dir_json(dir, dir, &mut files)?;
-                Self::from_files(files)
-            }
-        }
-    }
-
-    /// Compiles schemas given as (path relative to the schema folder, text).
-    pub fn from_files(files: Vec<(String, String)>) -> Result<Self, SchemaError> {
-        let error = |file: &str, message: String| SchemaError {
-            file: file.to_string(),
-            message,
-        };
-        let mut documents = BTreeMap::new();
-        let mut table_text = None;
-        for (path, text) in files {
-            if path == TABLE_FILE {
-                table_text = Some(text);
-                continue;
-            }
-            let value: Value =
-                serde_json::from_str(&text).map_err(|e| error(&path, e.to_string()))?;
-            documents.insert(path, value);
-        }
-        let table_text = table_text.ok_or_else(|| error(TABLE_FILE, "missing".into()))?;
-        let table = OperationTable::from_json(&table_text).map_err(|m| error(TABLE_FILE, m))?;
-        let registry = Registry::new()
-            .extend(
-                documents
-                    .iter()
-                    .map(|(path, value)| (format!("{BASE_URI}{path}"), value)),
-            )
-            .and_then(|b| b.prepare())
-            .map_err(|e| error("(registry)", e.to_string()))?;
-        let compile = |schema: &Value| {
-            jsonschema::options()
-                .offline()
-                .with_base_uri(BASE_URI)
-                .with_registry(&registry)
-                .should_validate_formats(true)
-                .build(schema)
-        };
-
-        let mut bodies = HashMap::new();
-        for reference in table.body_specs().filter_map(|s| s.schema.as_deref()) {
-            if !bodies.contains_key(reference) {
-                let validator = compile(&json!({ "$ref": reference }))
-                    .map_err(|e| error(TABLE_FILE, format!("schema {reference}: {e}")))?;
-                bodies.insert(reference.to_string(), validator);
-            }
-        }
-        let mut params = Vec::new();
-        for op in table.operations() {
-            let mut compiled = ParamValidators::default();
-            for (name, spec) in &op.params {
-                let validator = compile(&spec.schema).map_err(|e| {
-                    error(TABLE_FILE, format!("{} path parameter {name}: {e}", op.id))
-                })?;
-                compiled.path.insert(name.clone(), validator);
-            }
-            for (name, spec) in &op.query {
-                let validator = compile(&spec.schema).map_err(|e| {
-                    error(TABLE_FILE, format!("{} query parameter {name}: {e}", op.id))
-                })?;
-                compiled.query.insert(name.clone(), validator);
-            }
-            params.push(compiled);
-        }
-        // The validators own what they need; the registry only borrows the documents.
-        drop(registry);
-        Ok(Self {
-            table,
-            documents,
-            bodies,
-            params,
-        })
-    }
-
-    pub fn table(&self) -> &OperationTable {
-        &self.table
-    }
-
-    /// The schema files as read (`operations.json` aside), by path.
-    pub fn documents(&self) -> &BTreeMap<String, Value> {
-        &self.documents
-    }
-
-    /// The compiled validator for a schema reference of the table.
-    pub fn validator(&self, reference: &str) -> Option<&Validator> {
-        self.bodies.get(reference)
-    }
-
     /// Checks one recorded exchange.
     pub fn check_exchange(&self, request: &Request, response: &Response) -> Vec<Issue> {
         let mut issues = Vec::new();
@@ -512,34 +379,10 @@ pub(crate) fn truncate(message: String, max: usize) -> String {
     cut
 }
 
-fn read_dir_json(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, String)>,
-) -> Result<(), SchemaError> {
-    let error = |path: &Path, e: std::io::Error| SchemaError {
-        file: path.display().to_string(),
-        message: e.to_string(),
-    };
-    for entry in std::fs::read_dir(dir).map_err(|e| error(dir, e))? {
-        let path = entry.map_err(|e| error(dir, e))?.path();
-        if path.is_dir() {
-            read_dir_json(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let text = std::fs::read_to_string(&path).map_err(|e| error(&path, e))?;
-            out.push((rel, text));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
