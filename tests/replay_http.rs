@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Reply, send_raw};
+use common::{Reply, bundled_named, send_raw};
 
 use serde_json::Value;
 use tailtape::body::Body;
@@ -23,14 +23,6 @@ fn server(cassettes: Vec<(String, Cassette)>, options: Options) -> ReplayServer 
         options,
     ))
     .unwrap()
-}
-
-fn bundled(name: &str) -> (String, Cassette) {
-    let source = cassette::bundled()
-        .into_iter()
-        .find(|s| s.name().ends_with(name))
-        .unwrap();
-    (source.name(), source.load().unwrap())
 }
 
 /// Sends a cassette request the way a client would.
@@ -101,7 +93,7 @@ fn every_bundled_interaction_replays_as_recorded() {
 
 #[test]
 fn read_modify_reread_returns_the_new_state_then_repeats_the_last() {
-    let server = server(vec![bundled("devices.json")], Options::default());
+    let server = server(vec![bundled_named("devices.json")], Options::default());
     let device = "/api/v2/device/nK7Pq3aCNTRL?fields=all";
     let tag = b"POST /api/v2/device/nK7Pq3aCNTRL/tags HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\
         authorization: Bearer x\r\ncontent-type: application/json\r\ncontent-length: 24\r\n\r\n{ \"tags\":[\"tag:laptop\"]}";
@@ -120,7 +112,7 @@ fn read_modify_reread_returns_the_new_state_then_repeats_the_last() {
 
 #[test]
 fn unmatched_request_gets_501_naming_the_nearest_and_the_differing_field() {
-    let server = server(vec![bundled("routes.json")], Options::default());
+    let server = server(vec![bundled_named("routes.json")], Options::default());
     let body = r#"{"routes":["10.0.0.0/16","172.16.0.0/12"]}"#;
     let request = format!(
         "POST /api/v2/device/n5SUKe8CNTRL/routes HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{AUTH}content-length: {}\r\n\r\n{body}",
@@ -148,7 +140,7 @@ fn unmatched_request_gets_501_naming_the_nearest_and_the_differing_field() {
 #[test]
 fn matching_ignores_key_order_white_space_and_query_order() {
     let server = server(
-        vec![bundled("policy.json"), bundled("posture.json")],
+        vec![bundled_named("policy.json"), bundled_named("posture.json")],
         Options::default(),
     );
     let preview =
@@ -180,7 +172,7 @@ fn matching_ignores_key_order_white_space_and_query_order() {
 
 #[test]
 fn policy_file_answers_depend_on_accept() {
-    let server = server(vec![bundled("policy.json")], Options::default());
+    let server = server(vec![bundled_named("policy.json")], Options::default());
     let ask = |accept: &str| {
         let request = format!(
             "GET /api/v2/tailnet/-/acl HTTP/1.1\r\nhost: t\r\nconnection: close\r\n{AUTH}accept: {accept}\r\n\r\n"
@@ -196,7 +188,7 @@ fn policy_file_answers_depend_on_accept() {
 
 #[test]
 fn missing_authorization_gets_401_with_a_message() {
-    let server = server(vec![bundled("dns.json")], Options::default());
+    let server = server(vec![bundled_named("dns.json")], Options::default());
     let reply = send_raw(
         server.addr(),
         b"GET /api/v2/tailnet/-/dns/preferences HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
@@ -214,7 +206,7 @@ fn missing_authorization_gets_401_with_a_message() {
 #[test]
 fn strict_answers_a_request_past_its_recordings_with_an_error() {
     let server = server(
-        vec![bundled("dns.json")],
+        vec![bundled_named("dns.json")],
         Options {
             strict: true,
             enforce: false,
@@ -238,7 +230,7 @@ fn strict_answers_a_request_past_its_recordings_with_an_error() {
 #[test]
 fn enforce_answers_an_invalid_request_with_400_and_its_findings() {
     let server = server(
-        vec![bundled("devices.json")],
+        vec![bundled_named("devices.json")],
         Options {
             strict: false,
             enforce: true,
@@ -261,7 +253,7 @@ fn enforce_answers_an_invalid_request_with_400_and_its_findings() {
 
 #[test]
 fn invalid_requests_are_journaled_without_enforce() {
-    let server = server(vec![bundled("devices.json")], Options::default());
+    let server = server(vec![bundled_named("devices.json")], Options::default());
     let reply = get(server.addr(), "/api/v2/tailnet/-/devices?fields=everything");
     assert_eq!(reply.status, 501);
     let report = server.report();
@@ -272,7 +264,7 @@ fn invalid_requests_are_journaled_without_enforce() {
 
 #[test]
 fn reset_rewinds_sequences_and_clears_the_journal() {
-    let server = server(vec![bundled("dns.json")], Options::default());
+    let server = server(vec![bundled_named("dns.json")], Options::default());
     let first = get(server.addr(), "/api/v2/tailnet/-/dns/nameservers").json();
     let second = get(server.addr(), "/api/v2/tailnet/-/dns/nameservers").json();
     assert_ne!(first, second);
@@ -294,7 +286,7 @@ fn reset_rewinds_sequences_and_clears_the_journal() {
 
 #[test]
 fn bad_input_never_takes_the_server_down() {
-    let server = server(vec![bundled("dns.json")], Options::default());
+    let server = server(vec![bundled_named("dns.json")], Options::default());
     let addr = server.addr();
     let long_line = format!(
         "GET /{} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
@@ -357,7 +349,7 @@ fn recorded_responses_are_validated_once_at_load() {
 fn the_journal_stays_bounded_under_a_flood_of_bad_requests() {
     let replay = Replay::new(
         Contract::load(None).unwrap(),
-        vec![bundled("dns.json")],
+        vec![bundled_named("dns.json")],
         Options::default(),
     );
     let flood = tailtape::replay::JOURNAL_LIMIT + 50;
@@ -388,7 +380,7 @@ fn the_journal_stays_bounded_under_a_flood_of_bad_requests() {
 /// segment) got the answer recorded for `n5SUKe8CNTRL/routes` (two).
 #[test]
 fn an_encoded_slash_does_not_match_a_recorded_real_one() {
-    let server = server(vec![bundled("routes.json")], Options::default());
+    let server = server(vec![bundled_named("routes.json")], Options::default());
 
     let real = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL/routes");
     let encoded = get(server.addr(), "/api/v2/device/n5SUKe8CNTRL%2Froutes");
@@ -407,7 +399,7 @@ fn an_encoded_slash_does_not_match_a_recorded_real_one() {
 /// An empty `Authorization:` header used to pass as if it held a key.
 #[test]
 fn an_empty_or_blank_authorization_gets_401_like_a_missing_one() {
-    let server = server(vec![bundled("dns.json")], Options::default());
+    let server = server(vec![bundled_named("dns.json")], Options::default());
     for header in [
         "authorization:\r\n",
         "authorization:    \r\n",
@@ -437,7 +429,7 @@ fn an_empty_or_blank_authorization_gets_401_like_a_missing_one() {
 /// length, no body, and does not use up the GET's answer.
 #[test]
 fn head_is_answered_from_the_recorded_get_without_using_it_up() {
-    let server = server(vec![bundled("dns.json")], Options::default());
+    let server = server(vec![bundled_named("dns.json")], Options::default());
     let target = "/api/v2/tailnet/-/dns/nameservers";
     let head = send_raw(
         server.addr(),
@@ -460,7 +452,7 @@ fn head_is_answered_from_the_recorded_get_without_using_it_up() {
         head.headers
     );
     // The GET after the HEAD got the first recorded answer, as if the HEAD had not happened.
-    let recorded = bundled("dns.json").1;
+    let recorded = bundled_named("dns.json").1;
     let first = recorded
         .interactions
         .iter()
@@ -496,7 +488,7 @@ fn huge_routes_request(n: usize) -> Request {
 fn large_unmatched_posts_keep_the_journal_small_and_still_name_the_nearest() {
     let replay = Replay::new(
         Contract::load(None).unwrap(),
-        vec![bundled("routes.json")],
+        vec![bundled_named("routes.json")],
         Options::default(),
     );
     for n in 0..20 {
@@ -553,7 +545,7 @@ fn the_journal_stops_listing_at_its_byte_cap_and_counts_the_rest() {
     let cap = 16 * 1024;
     let replay = Replay::new(
         Contract::load(None).unwrap(),
-        vec![bundled("routes.json")],
+        vec![bundled_named("routes.json")],
         Options::default(),
     )
     .with_journal_limits(tailtape::replay::JournalLimits {

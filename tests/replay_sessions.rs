@@ -7,10 +7,10 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Reply, Running, send_raw};
+use common::{Reply, Running, bundled_named, send_raw};
 use serde_json::{Value, json};
 use tailtape::body::Body;
-use tailtape::cassette::{self, Cassette, Headers, Request};
+use tailtape::cassette::{Cassette, Headers, Request};
 use tailtape::replay::{Options, Replay, ReplayServer, SESSION_LIMIT};
 use tailtape::schema::Contract;
 
@@ -18,20 +18,12 @@ const DEVICE: &str = "/api/v2/device/nK7Pq3aCNTRL?fields=all";
 const NAMESERVERS: &str = "/api/v2/tailnet/-/dns/nameservers";
 const SEARCHPATHS: &str = "/api/v2/tailnet/-/dns/searchpaths";
 
-fn bundled(name: &str) -> (String, Cassette) {
-    let source = cassette::bundled()
-        .into_iter()
-        .find(|s| s.name().ends_with(name))
-        .unwrap();
-    (source.name(), source.load().unwrap())
-}
-
 fn replay(cassettes: Vec<(String, Cassette)>) -> Replay {
     Replay::new(Contract::load(None).unwrap(), cassettes, Options::default())
 }
 
 fn server(name: &str) -> ReplayServer {
-    ReplayServer::start(replay(vec![bundled(name)])).unwrap()
+    ReplayServer::start(replay(vec![bundled_named(name)])).unwrap()
 }
 
 /// The header lines naming `session`, if any.
@@ -108,7 +100,7 @@ fn two_sessions_interleaving_read_modify_read_each_get_the_recorded_order() {
 #[test]
 fn the_session_header_is_not_compared_by_the_matcher() {
     // A cassette recorded by a test that named a session replays for any session and none.
-    let (name, mut cassette) = bundled("dns.json");
+    let (name, mut cassette) = bundled_named("dns.json");
     for interaction in &mut cassette.interactions {
         let headers = &mut interaction.request.headers;
         headers.insert("tailtape-session".into(), "recorded-run".into());
@@ -228,7 +220,7 @@ fn the_report_groups_by_session_and_keeps_its_shape_without_sessions() {
 
 #[test]
 fn sessions_past_the_limit_get_400_and_the_others_keep_working() {
-    let replay = replay(vec![bundled("dns.json")]);
+    let replay = replay(vec![bundled_named("dns.json")]);
     for n in 0..SESSION_LIMIT {
         let name = format!("worker-{n}");
         assert_eq!(
@@ -266,11 +258,12 @@ fn sessions_past_the_limit_get_400_and_the_others_keep_working() {
 
 #[test]
 fn the_journals_of_all_sessions_share_one_byte_budget() {
-    let replay =
-        replay(vec![bundled("dns.json")]).with_journal_limits(tailtape::replay::JournalLimits {
+    let replay = replay(vec![bundled_named("dns.json")]).with_journal_limits(
+        tailtape::replay::JournalLimits {
             entries: 1000,
             bytes: 16 * 1024,
-        });
+        },
+    );
     let long = format!("{NAMESERVERS}/{}", "x".repeat(1500));
     for n in 0..40 {
         let name = format!("s{n}");
@@ -459,18 +452,12 @@ fn strict_and_junit_account_for_an_unmatched_request_in_a_session() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(report["summary"]["unmatched"], 0);
     assert_eq!(report["sessions"]["gw1"]["summary"]["unmatched"], 1);
-    let junit = quick_junit::Report::deserialize_from_str(&junit).unwrap();
-    let suites: Vec<(&str, usize, usize)> = junit
-        .test_suites
-        .iter()
-        .map(|s| (s.name.as_str(), s.test_cases.len(), s.failures))
-        .collect();
     assert_eq!(
-        suites,
+        common::junit_suites(&junit),
         [
-            (cassette.as_str(), 2, 0),
-            ("<live gw1>", 1, 0),
-            ("<live gw1> unmatched", 1, 1)
+            (cassette, 2, 0),
+            ("<live gw1>".into(), 1, 0),
+            ("<live gw1> unmatched".into(), 1, 1)
         ]
     );
 }
@@ -483,7 +470,7 @@ fn under_strict_one_session_using_up_a_sequence_leaves_the_others_theirs() {
     };
     let replay = Replay::new(
         Contract::load(None).unwrap(),
-        vec![bundled("dns.json")],
+        vec![bundled_named("dns.json")],
         strict,
     );
     let preferences = "/api/v2/tailnet/-/dns/preferences";

@@ -254,12 +254,26 @@ pub fn run_for(args: &[&str], limit: Duration) -> (Option<i32>, String) {
 
 /// The bundled cassette whose name ends with `name`.
 pub fn bundled(name: &str) -> tailtape::cassette::Cassette {
-    tailtape::cassette::bundled()
+    bundled_named(name).1
+}
+
+/// The bundled cassette whose name ends with `name`, with the name replay gives it.
+pub fn bundled_named(name: &str) -> (String, tailtape::cassette::Cassette) {
+    let source = tailtape::cassette::bundled()
         .into_iter()
         .find(|s| s.name().ends_with(name))
-        .unwrap()
-        .load()
-        .unwrap()
+        .unwrap();
+    (source.name(), source.load().unwrap())
+}
+
+/// The suites of a JUnit report: (name, test cases, failures).
+pub fn junit_suites(xml: &str) -> Vec<(String, usize, usize)> {
+    quick_junit::Report::deserialize_from_str(xml)
+        .expect("valid JUnit XML")
+        .test_suites
+        .iter()
+        .map(|s| (s.name.to_string(), s.test_cases.len(), s.failures))
+        .collect()
 }
 
 /// Starts `tailtape record --cassette PATH --upstream URL EXTRA...`.
