@@ -3,7 +3,8 @@
 //! The binary is a thin shell over [`run`], so tests drive the whole program in-process. Each
 //! module owns one thing:
 //!
-//! - the cassette format: [`cassette`] (types, read, write), [`body`] (JSON, HuJSON, text, bytes);
+//! - the cassette format: [`cassette`] (types, read, write), [`body`] (JSON, HuJSON, text, bytes),
+//!   [`json`] (JSON read in place, for the hot paths);
 //! - the contract: [`routes`] (the operation table), [`schema`] (compiled once; checks produce
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
@@ -22,6 +23,7 @@ pub mod diff;
 pub mod embedded;
 pub mod finding;
 pub mod http;
+pub mod json;
 pub mod junit;
 mod locate;
 pub mod log;

@@ -9,6 +9,7 @@ mod check;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use jsonschema::json::{Json, SerdeJson};
 use jsonschema::{Registry, Validator};
 use serde_json::{Value, json};
 
@@ -82,31 +83,10 @@ impl Contract {
         }
         let table_text = table_text.ok_or_else(|| error(TABLE_FILE, "missing".into()))?;
         let table = OperationTable::from_json(&table_text).map_err(|m| error(TABLE_FILE, m))?;
-        let registry = Registry::new()
-            .extend(
-                documents
-                    .iter()
-                    .map(|(path, value)| (format!("{BASE_URI}{path}"), value)),
-            )
-            .and_then(|b| b.prepare())
-            .map_err(|e| error("(registry)", e.to_string()))?;
-        let compile = |schema: &Value| {
-            jsonschema::options()
-                .offline()
-                .with_base_uri(BASE_URI)
-                .with_registry(&registry)
-                .should_validate_formats(true)
-                .build(schema)
-        };
+        let registry = registry(&documents).map_err(|m| error("(registry)", m))?;
+        let compile = |schema: &Value| compile::<SerdeJson>(&registry, schema);
 
-        let mut bodies = HashMap::new();
-        for reference in table.body_specs().filter_map(|s| s.schema.as_deref()) {
-            if !bodies.contains_key(reference) {
-                let validator = compile(&json!({ "$ref": reference }))
-                    .map_err(|e| error(TABLE_FILE, format!("schema {reference}: {e}")))?;
-                bodies.insert(reference.to_string(), validator);
-            }
-        }
+        let bodies = compile_bodies(&table, &registry).map_err(|m| error(TABLE_FILE, m))?;
         let mut params = Vec::new();
         for op in table.operations() {
             let mut compiled = ParamValidators::default();
@@ -147,6 +127,56 @@ impl Contract {
     pub fn validator(&self, reference: &str) -> Option<&Validator> {
         self.bodies.get(reference)
     }
+
+    /// The body validators compiled again for another JSON representation, by reference.
+    pub fn body_validators<F: Json>(&self) -> Result<HashMap<String, Validator<F>>, SchemaError> {
+        let error = |message| SchemaError {
+            file: TABLE_FILE.into(),
+            message,
+        };
+        let registry = registry(&self.documents).map_err(error)?;
+        compile_bodies(&self.table, &registry).map_err(error)
+    }
+}
+
+/// Every schema file registered under its URI, so that `$ref`s between files resolve offline.
+fn registry(documents: &BTreeMap<String, Value>) -> Result<Registry<'_>, String> {
+    Registry::new()
+        .extend(
+            documents
+                .iter()
+                .map(|(path, value)| (format!("{BASE_URI}{path}"), value)),
+        )
+        .and_then(|b| b.prepare())
+        .map_err(|e| e.to_string())
+}
+
+fn compile<F: Json>(
+    registry: &Registry<'_>,
+    schema: &Value,
+) -> Result<Validator<F>, jsonschema::ValidationError<'static>> {
+    jsonschema::options_for::<F>()
+        .offline()
+        .with_base_uri(BASE_URI)
+        .with_registry(registry)
+        .should_validate_formats(true)
+        .build(schema)
+}
+
+/// A validator per body schema the table names, by reference.
+fn compile_bodies<F: Json>(
+    table: &OperationTable,
+    registry: &Registry<'_>,
+) -> Result<HashMap<String, Validator<F>>, String> {
+    let mut bodies = HashMap::new();
+    for reference in table.body_specs().filter_map(|s| s.schema.as_deref()) {
+        if !bodies.contains_key(reference) {
+            let validator = compile(registry, &json!({ "$ref": reference }))
+                .map_err(|e| format!("schema {reference}: {e}"))?;
+            bodies.insert(reference.to_string(), validator);
+        }
+    }
+    Ok(bodies)
 }
 
 fn read_dir_json(

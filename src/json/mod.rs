@@ -1,0 +1,236 @@
+//! JSON read in place: a [`Doc`] keeps a body's bytes as they came and a tape of its values
+//! (one 20-byte [`Token`] per value or member name, in document order), instead of a tree of
+//! `serde_json::Value`s with an allocation per string and a hash map per object.
+//!
+//! It exists for the hot paths that read every byte of large bodies: the schema engine validates
+//! a [`Doc`] directly (`schema.rs` implements jsonschema's `json` traits for it), and
+//! `serialize.rs` writes it in any serde layout, so a body goes from the wire to a cassette's
+//! canonical text without a tree in between. A 50 MB device list costs its bytes plus about
+//! 40 MB of tape, against some 380 MB of `Value`s.
+//!
+//! The grammar is JSON's (RFC 8259) with serde_json's limits, so that a body is JSON here
+//! exactly when `Body::from_bytes` says it is: at most [`MAX_DEPTH`] levels of nesting, no lone
+//! surrogate escapes, UTF-8 throughout. A document with a repeated member name is refused (a
+//! cassette may not hold one either), as is one past 4 GiB (offsets are `u32`).
+
+mod parse;
+mod schema;
+mod serialize;
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+
+pub use parse::ParseError;
+pub use schema::Tape;
+
+/// serde_json's nesting limit, the same here so both readers agree on what is JSON.
+pub const MAX_DEPTH: usize = 128;
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    False,
+    True,
+    Number,
+    /// A string (a value or a member name) with no escape: its text is its bytes.
+    String,
+    /// A string with at least one escape, decoded when read.
+    EscapedString,
+    Array,
+    Object,
+}
+
+/// One value or member name. An object's tokens are its members' names and values in turn; a
+/// container's `next` is the index of the first token after all of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Token {
+    pub kind: Kind,
+    /// Byte offset of its first byte (a string's opening quote).
+    pub start: u32,
+    /// Byte offset after its last byte.
+    pub end: u32,
+    /// Elements of an array, members of an object; 0 otherwise.
+    pub count: u32,
+    /// Index of the token after this one and all it contains.
+    pub next: u32,
+}
+
+/// A parsed JSON document: its text and its tape.
+#[derive(Debug, Clone, Default)]
+pub struct Doc {
+    text: Bytes,
+    tape: Vec<Token>,
+}
+
+impl Doc {
+    /// Reads `text` as one JSON value (white space around it allowed).
+    pub fn parse(text: Bytes) -> Result<Doc, ParseError> {
+        let tape = parse::tape(&text)?;
+        Ok(Doc { text, tape })
+    }
+
+    /// The document's top value.
+    pub fn root(&self) -> NodeRef<'_> {
+        NodeRef { doc: self, at: 0 }
+    }
+
+    /// The bytes it was read from.
+    pub fn text(&self) -> &Bytes {
+        &self.text
+    }
+
+    /// How many tokens the tape holds.
+    pub fn tokens(&self) -> usize {
+        self.tape.len()
+    }
+
+    fn raw(&self, token: &Token) -> &str {
+        let bytes = &self.text[token.start as usize..token.end as usize];
+        // The whole text was checked as UTF-8, and tokens start and end on ASCII bytes.
+        std::str::from_utf8(bytes).expect("tokens lie on UTF-8 boundaries")
+    }
+}
+
+/// One value of a [`Doc`]: cheap to copy, and to read without building anything.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'a> {
+    doc: &'a Doc,
+    at: u32,
+}
+
+impl<'a> NodeRef<'a> {
+    pub fn kind(&self) -> Kind {
+        self.token().kind
+    }
+
+    fn token(&self) -> &'a Token {
+        &self.doc.tape[self.at as usize]
+    }
+
+    /// Its position on the tape: unique among the document's values.
+    pub fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// Its text as written (for a string, with its quotes and escapes).
+    pub fn raw(&self) -> &'a str {
+        self.doc.raw(self.token())
+    }
+
+    /// A string's text, decoded; `None` for anything else.
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        let raw = self.raw();
+        match self.kind() {
+            Kind::String => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
+            Kind::EscapedString => Some(Cow::Owned(
+                serde_json::from_str(raw).expect("an escaped string that parsed before"),
+            )),
+            _ => None,
+        }
+    }
+
+    /// A number's literal; `None` for anything else.
+    pub fn as_number(&self) -> Option<&'a str> {
+        (self.kind() == Kind::Number).then(|| self.raw())
+    }
+
+    /// The elements of an array, the member values of an object (in order); empty otherwise.
+    pub fn len(&self) -> usize {
+        self.token().count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An array's elements.
+    pub fn elements(&self) -> Children<'a> {
+        self.children(1)
+    }
+
+    /// An object's members: each name (a string node) and its value.
+    pub fn members(&self) -> Members<'a> {
+        Members(self.children(2))
+    }
+
+    /// The value of an object's member `name`.
+    pub fn get(&self, name: &str) -> Option<NodeRef<'a>> {
+        self.members()
+            .find(|(key, _)| key.is_named(name))
+            .map(|(_, value)| value)
+    }
+
+    /// Whether this string node reads `name`.
+    fn is_named(&self, name: &str) -> bool {
+        let raw = self.raw();
+        match self.kind() {
+            Kind::String => &raw[1..raw.len() - 1] == name,
+            _ => self.as_str().is_some_and(|s| s == name),
+        }
+    }
+
+    /// The `count` children of a container, each `step` tokens apart at the top (2 for an
+    /// object: a name, then a value).
+    fn children(&self, step: u32) -> Children<'a> {
+        let token = self.token();
+        let container = matches!(token.kind, Kind::Array | Kind::Object);
+        Children {
+            doc: self.doc,
+            at: self.at + 1,
+            left: if container { token.count * step } else { 0 },
+        }
+    }
+
+    /// The value as a `serde_json::Value`, for cold paths (error messages, `const` checks).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.raw()).expect("a value that parsed before")
+    }
+}
+
+/// Consecutive sibling tokens of a container, each a whole value (or member name).
+#[derive(Clone)]
+pub struct Children<'a> {
+    doc: &'a Doc,
+    at: u32,
+    left: u32,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = NodeRef<'a>;
+
+    fn next(&mut self) -> Option<NodeRef<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let node = NodeRef {
+            doc: self.doc,
+            at: self.at,
+        };
+        self.at = node.token().next;
+        Some(node)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+/// An object's members, as (name, value) nodes.
+#[derive(Clone)]
+pub struct Members<'a>(Children<'a>);
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (NodeRef<'a>, NodeRef<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some((self.0.next()?, self.0.next()?))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.0.left as usize / 2;
+        (left, Some(left))
+    }
+}

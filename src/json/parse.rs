@@ -1,0 +1,328 @@
+//! The tape reader: one pass of recursive descent over the bytes (at most [`MAX_DEPTH`] deep,
+//! so the stack is bounded), pushing a [`Token`] per value and member name. Strings are only
+//! checked (escapes, control characters), never copied; numbers are checked against JSON's
+//! grammar and, like serde_json, refused when they do not fit an `f64`.
+
+use super::{Kind, MAX_DEPTH, Token};
+
+/// Why bytes are not one JSON document, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} at byte {at}")]
+pub struct ParseError {
+    pub at: usize,
+    pub reason: &'static str,
+}
+
+/// Objects with more members than this are checked for repeated names with a hash set, smaller
+/// ones pair by pair.
+const PAIRWISE: u32 = 16;
+
+pub(super) fn tape(text: &[u8]) -> Result<Vec<Token>, ParseError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(ParseError {
+            at: 0,
+            reason: "a document over 4 GiB",
+        });
+    }
+    if let Err(err) = std::str::from_utf8(text) {
+        return Err(ParseError {
+            at: err.valid_up_to(),
+            reason: "invalid UTF-8",
+        });
+    }
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        // About one token per 16 bytes in API answers.
+        tape: Vec::with_capacity(text.len() / 16 + 1),
+    };
+    parser.skip_space();
+    parser.value(0)?;
+    parser.skip_space();
+    if parser.pos != text.len() {
+        return parser.fail("trailing characters after the value");
+    }
+    Ok(parser.tape)
+}
+
+struct Parser<'t> {
+    text: &'t [u8],
+    pos: usize,
+    tape: Vec<Token>,
+}
+
+impl Parser<'_> {
+    fn fail<T>(&self, reason: &'static str) -> Result<T, ParseError> {
+        Err(ParseError {
+            at: self.pos,
+            reason,
+        })
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Pushes a finished scalar that started at `start`.
+    fn push(&mut self, kind: Kind, start: usize) {
+        let next = self.tape.len() as u32 + 1;
+        self.tape.push(Token {
+            kind,
+            start: start as u32,
+            end: self.pos as u32,
+            count: 0,
+            next,
+        });
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(b'{') => self.container(Kind::Object, b'}', depth),
+            Some(b'[') => self.container(Kind::Array, b']', depth),
+            Some(b'"') => self.string(),
+            Some(b't') => self.literal(b"true", Kind::True),
+            Some(b'f') => self.literal(b"false", Kind::False),
+            Some(b'n') => self.literal(b"null", Kind::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => self.fail("expected a value"),
+            None => self.fail("the document ends where a value should be"),
+        }
+    }
+
+    fn container(&mut self, kind: Kind, close: u8, depth: usize) -> Result<(), ParseError> {
+        // serde_json refuses the 128th level.
+        if depth + 1 >= MAX_DEPTH {
+            return self.fail("nested too deep");
+        }
+        let at = self.tape.len();
+        self.push(kind, self.pos);
+        self.pos += 1;
+        self.skip_space();
+        let mut count = 0u32;
+        if self.peek() == Some(close) {
+            self.pos += 1;
+        } else {
+            loop {
+                if kind == Kind::Object {
+                    if self.peek() != Some(b'"') {
+                        return self.fail("expected a member name");
+                    }
+                    self.string()?;
+                    self.skip_space();
+                    if self.peek() != Some(b':') {
+                        return self.fail("expected ':' after a member name");
+                    }
+                    self.pos += 1;
+                    self.skip_space();
+                }
+                self.value(depth + 1)?;
+                count += 1;
+                self.skip_space();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_space();
+                    }
+                    Some(c) if c == close => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ if kind == Kind::Object => return self.fail("expected ',' or '}'"),
+                    _ => return self.fail("expected ',' or ']'"),
+                }
+            }
+        }
+        let next = self.tape.len() as u32;
+        let token = &mut self.tape[at];
+        token.end = self.pos as u32;
+        token.count = count;
+        token.next = next;
+        if kind == Kind::Object && count > 1 {
+            self.unique_names(at)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses an object (the token at `at`) that names a member twice.
+    fn unique_names(&self, at: usize) -> Result<(), ParseError> {
+        let doc_names = || {
+            let mut names = Vec::new();
+            let mut i = at + 1;
+            while i < self.tape[at].next as usize {
+                names.push(self.name(i));
+                i = self.tape[i + 1].next as usize;
+            }
+            names
+        };
+        let names = doc_names();
+        let repeated = if self.tape[at].count <= PAIRWISE {
+            names
+                .iter()
+                .enumerate()
+                .any(|(i, name)| names[..i].contains(name))
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(names.len());
+            !names.iter().all(|name| seen.insert(name))
+        };
+        if repeated {
+            return Err(ParseError {
+                at: self.tape[at].start as usize,
+                reason: "an object names a member twice",
+            });
+        }
+        Ok(())
+    }
+
+    /// The decoded name of the member name token at `i`.
+    fn name(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        let token = &self.tape[i];
+        let raw = std::str::from_utf8(&self.text[token.start as usize..token.end as usize])
+            .expect("checked as UTF-8");
+        match token.kind {
+            Kind::String => raw[1..raw.len() - 1].into(),
+            _ => serde_json::from_str::<String>(raw)
+                .expect("a checked string")
+                .into(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<(), ParseError> {
+        if !self.text[self.pos..].starts_with(word) {
+            return self.fail("expected a value");
+        }
+        let start = self.pos;
+        self.pos += word.len();
+        self.push(kind, start);
+        Ok(())
+    }
+
+    fn string(&mut self) -> Result<(), ParseError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut kind = Kind::String;
+        loop {
+            let rest = &self.text[self.pos..];
+            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+                self.pos = self.text.len();
+                return self.fail("a string is not closed");
+            };
+            if let Some(control) = rest[..stop].iter().position(|&b| b < 0x20) {
+                self.pos += control;
+                return self.fail("a control character in a string");
+            }
+            self.pos += stop;
+            if self.text[self.pos] == b'"' {
+                self.pos += 1;
+                break;
+            }
+            kind = Kind::EscapedString;
+            self.escape()?;
+        }
+        self.push(kind, start);
+        Ok(())
+    }
+
+    /// One escape, at its backslash.
+    fn escape(&mut self) -> Result<(), ParseError> {
+        self.pos += 1;
+        match self.peek() {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'u') => {
+                let unit = self.hex4()?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        if !self.text[self.pos..].starts_with(b"\\u") {
+                            return self.fail("a lone leading surrogate in a \\u escape");
+                        }
+                        self.pos += 1;
+                        match self.hex4()? {
+                            0xDC00..=0xDFFF => Ok(()),
+                            _ => self.fail("a lone leading surrogate in a \\u escape"),
+                        }
+                    }
+                    0xDC00..=0xDFFF => self.fail("a lone trailing surrogate in a \\u escape"),
+                    _ => Ok(()),
+                }
+            }
+            _ => self.fail("an invalid escape in a string"),
+        }
+    }
+
+    /// `u` and four hex digits, at the `u`.
+    fn hex4(&mut self) -> Result<u16, ParseError> {
+        let digits = self.text.get(self.pos + 1..self.pos + 5);
+        let unit = digits
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|d| u16::from_str_radix(d, 16).ok());
+        match unit {
+            Some(unit) => {
+                self.pos += 5;
+                Ok(unit)
+            }
+            None => self.fail("an invalid \\u escape"),
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<(), ParseError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return self.fail("an invalid number"),
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            integer = false;
+            if self.digits() == 0 {
+                return self.fail("an invalid number");
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            integer = false;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return self.fail("an invalid number");
+            }
+        }
+        let literal = std::str::from_utf8(&self.text[start..self.pos]).expect("ASCII digits");
+        // An integer of up to 18 digits always fits; anything else must at least be a finite
+        // f64, as serde_json requires.
+        let fits = (integer && literal.len() <= 18)
+            || literal.parse::<u64>().is_ok()
+            || literal.parse::<i64>().is_ok()
+            || literal.parse::<f64>().is_ok_and(f64::is_finite);
+        if !fits {
+            self.pos = start;
+            return self.fail("a number out of range");
+        }
+        self.push(Kind::Number, start);
+        Ok(())
+    }
+}
