@@ -21,10 +21,12 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use bytes::Bytes;
 use serde_json::Value;
 use tailtape::body::Body;
 use tailtape::cassette::{self, Cassette, Interaction};
 use tailtape::cli::{Format, SchemasDir, ValidateArgs};
+use tailtape::json::{Doc, Tape};
 use tailtape::schema::Contract;
 use tailtape::validate;
 
@@ -67,14 +69,47 @@ fn main() {
         .map(|(v, body)| (*v, body.to_string()))
         .collect();
 
+    let tape_validators = contract.body_validators::<Tape>().expect("schemas");
+    let tape_texts: Vec<(&jsonschema::Validator<Tape>, Bytes)> = bodies
+        .iter()
+        .map(|(v, body)| {
+            let reference = if std::ptr::eq(*v, list) {
+                "device.json#/$defs/DeviceList"
+            } else {
+                "device.json#/$defs/Device"
+            };
+            (&tape_validators[reference], Bytes::from(body.to_string()))
+        })
+        .collect();
+    let docs: Vec<(&jsonschema::Validator<Tape>, Doc)> = tape_texts
+        .iter()
+        .map(|(v, text)| (*v, Doc::parse(text.clone()).unwrap()))
+        .collect();
+
     let mut bare = Vec::new();
     let mut bare_parse = Vec::new();
+    let mut tape_parse = Vec::new();
+    let mut tape = Vec::new();
     let mut full = Vec::new();
     for _ in 0..ROUNDS {
         bare_parse.push(time(|| {
             let valid = texts
                 .iter()
                 .filter(|(v, text)| v.is_valid(&serde_json::from_str::<Value>(text).unwrap()))
+                .count();
+            assert_eq!(valid, INTERACTIONS);
+        }));
+        tape_parse.push(time(|| {
+            let valid = tape_texts
+                .iter()
+                .filter(|(v, text)| v.is_valid(Doc::parse(text.clone()).unwrap().root()))
+                .count();
+            assert_eq!(valid, INTERACTIONS);
+        }));
+        tape.push(time(|| {
+            let valid = docs
+                .iter()
+                .filter(|(v, doc)| v.is_valid(doc.root()))
                 .count();
             assert_eq!(valid, INTERACTIONS);
         }));
@@ -89,6 +124,15 @@ fn main() {
         }));
     }
     let (bare, bare_parse, full) = (median(bare), median(bare_parse), median(full));
+    let (tape, tape_parse) = (median(tape), median(tape_parse));
+    println!(
+        "tape (tailtape::json::Doc): is_valid on parsed docs {:.1} ms ({:.2}x the Value loop); \
+         parse+is_valid {:.1} ms ({:.2}x from_str+is_valid)",
+        ms(tape),
+        bare.as_secs_f64() / tape.as_secs_f64(),
+        ms(tape_parse),
+        bare_parse.as_secs_f64() / tape_parse.as_secs_f64()
+    );
     let per_sec = |d: Duration| INTERACTIONS as f64 / d.as_secs_f64();
     println!(
         "cassette: {INTERACTIONS} interactions, {size_mb:.1} MB; median of {ROUNDS} interleaved rounds"

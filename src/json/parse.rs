@@ -151,32 +151,38 @@ impl Parser<'_> {
 
     /// Refuses an object (the token at `at`) that names a member twice.
     fn unique_names(&self, at: usize) -> Result<(), ParseError> {
-        let doc_names = || {
-            let mut names = Vec::new();
-            let mut i = at + 1;
-            while i < self.tape[at].next as usize {
-                names.push(self.name(i));
-                i = self.tape[i + 1].next as usize;
+        let object = self.tape[at];
+        let mut names = [0u32; PAIRWISE as usize];
+        let mut seen = std::collections::HashSet::new();
+        let mut repeated = false;
+        let (mut i, mut n) = (at + 1, 0);
+        while i < object.next as usize && !repeated {
+            if object.count <= PAIRWISE {
+                repeated = names[..n].iter().any(|&j| self.same_name(j as usize, i));
+                names[n] = i as u32;
+                n += 1;
+            } else {
+                repeated = !seen.insert(self.name(i));
             }
-            names
-        };
-        let names = doc_names();
-        let repeated = if self.tape[at].count <= PAIRWISE {
-            names
-                .iter()
-                .enumerate()
-                .any(|(i, name)| names[..i].contains(name))
-        } else {
-            let mut seen = std::collections::HashSet::with_capacity(names.len());
-            !names.iter().all(|name| seen.insert(name))
-        };
+            i = self.tape[i + 1].next as usize;
+        }
         if repeated {
             return Err(ParseError {
-                at: self.tape[at].start as usize,
+                at: object.start as usize,
                 reason: "an object names a member twice",
             });
         }
         Ok(())
+    }
+
+    /// Whether the member name tokens at `a` and `b` read the same.
+    fn same_name(&self, a: usize, b: usize) -> bool {
+        let raw = |t: &Token| &self.text[t.start as usize..t.end as usize];
+        let (ta, tb) = (&self.tape[a], &self.tape[b]);
+        match (ta.kind, tb.kind) {
+            (Kind::String, Kind::String) => raw(ta) == raw(tb),
+            _ => self.name(a) == self.name(b),
+        }
     }
 
     /// The decoded name of the member name token at `i`.
