@@ -319,6 +319,7 @@ impl Target {
 fn reason(err: UpstreamError) -> String {
     match err {
         UpstreamError::Failed(reason) => reason,
+        UpstreamError::Timeout(limit) => format!("no answer within {} s", limit.as_secs_f64()),
         other => other.to_string(),
     }
 }
