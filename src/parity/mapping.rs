@@ -1,11 +1,11 @@
 //! Generated values mapped by reference: a target creates its own ids, keys and secrets, so a
 //! recorded `kXq8ZM3CNTRL` may come back as `k123456CNTRL`. Where a recorded answer holds an
-//! id-like value (a field named `id`, `key`, `secret` or ending in `Id`, `ID` or `_id`, whose
-//! value looks generated: 1 to 128 letters, digits and `-_.:`) and the target's answer holds
-//! another one at the same pointer, [`Mapping`] remembers recorded → target; later requests
-//! are rewritten from recorded to target values (path segments, query values, JSON body
-//! strings, form values), and later recorded answers are read through the mapping before they
-//! are compared, so a target value mapped from the recorded one counts as the same. The
+//! id-like value (a field named `id`, `key`, `secret` or ending in `Id`, `Ids`, `ID` or `_id`,
+//! whose value looks generated: 1 to 128 letters, digits and `-_.:`) and the target's answer
+//! holds another one at the same pointer, [`Mapping`] remembers recorded → target; later
+//! requests are rewritten from recorded to target values (path segments, query values, JSON
+//! body strings, form values), and later recorded answers are read through the mapping before
+//! they are compared, so a target value mapped from the recorded one counts as the same. The
 //! mapping is one-to-one: a target value already mapped from another recorded value is a
 //! [`Conflict`], reported as a difference. A recorded value holding `<redacted>` (a secret the
 //! recorder removed) stands for whatever the target answers there; the last such secret the
@@ -58,9 +58,9 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// How many recorded values are mapped to another value.
+    /// How many recorded values are mapped to another value (never to themselves).
     pub fn len(&self) -> usize {
-        self.forward.iter().filter(|(r, t)| r != t).count()
+        self.forward.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -243,10 +243,11 @@ impl Mapping {
 }
 
 /// A field whose value the server generates: `id`, `key`, `secret`, `nodeId`, `keyId`,
-/// `client_id`, ...
+/// `client_id`, ... (`deviceIds`: an array of them).
 fn id_like(field: &str) -> bool {
     matches!(field, "id" | "key" | "secret")
         || field.ends_with("Id")
+        || field.ends_with("Ids")
         || field.ends_with("ID")
         || field.ends_with("_id")
 }
