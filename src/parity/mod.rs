@@ -7,7 +7,8 @@
 //! starts from the state it was recorded in. Requests go out as recorded (hop-by-hop headers and
 //! `content-length` aside) through the recorder's client ([`Upstream`]), with the recorded
 //! (redacted) `authorization` unless [`Options::authorization`] gives one; that value is never
-//! shown. [`run`] needs no CLI; `command.rs` is the command line.
+//! shown, and neither is a key or token in the target's answers (changes are masked as logs
+//! are). [`run`] needs no CLI; `command.rs` is the command line.
 
 mod command;
 mod mapping;
@@ -25,6 +26,7 @@ use crate::cassette::{Cassette, LoadError, Request, Response, Source};
 use crate::diff::{Change, compare};
 use crate::http::to_headers;
 use crate::record::{HOP_BY_HOP, Upstream, UpstreamError, stored_response};
+use crate::redact::mask_tokens;
 
 /// The environment variable that may hold the `authorization` value to send.
 pub const AUTHORIZATION_ENV: &str = "TAILTAPE_PARITY_AUTHORIZATION";
@@ -261,8 +263,8 @@ impl Target {
             checked.push(Checked {
                 index,
                 request: interaction.request.to_string(),
-                changes,
-                unified,
+                changes: changes.into_iter().map(masked).collect(),
+                unified: mask_tokens(&unified),
             });
         }
         CassetteParity {
@@ -312,6 +314,26 @@ impl Target {
             to_headers(&reply.headers),
             &reply.body,
         ))
+    }
+}
+
+/// A change as it may be shown: a live target answers real keys and tokens, which output never
+/// carries (`tskey-<redacted>`).
+fn masked(change: Change) -> Change {
+    match change {
+        Change::Changed { at, old, new } => Change::Changed {
+            at,
+            old: mask_tokens(&old),
+            new: mask_tokens(&new),
+        },
+        Change::Added { at, new } => Change::Added {
+            at,
+            new: mask_tokens(&new),
+        },
+        Change::Removed { at, old } => Change::Removed {
+            at,
+            old: mask_tokens(&old),
+        },
     }
 }
 
