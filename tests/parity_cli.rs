@@ -326,6 +326,22 @@ fn bad_input_exits_2_naming_the_place() {
     );
     assert!(!run.stderr.contains("pa55word") && !run.stderr.contains("VERYSECRET"));
 
+    // A server that takes the connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let run = tailtape(&["parity", keys, "--against", &url, "--timeout", "1"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(&format!(
+            "the target {url} cannot be reached: no answer within 1 s"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    drop(silent);
+
     let run = tailtape(&["parity", "/no/such/dir", "--against", server.url()]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("/no/such/dir"), "{}", run.stderr);
@@ -441,4 +457,29 @@ fn the_authorization_sent_is_the_recorded_one_unless_one_is_given_and_is_never_s
             heads[2]
         );
     }
+}
+
+#[test]
+fn a_tailtape_target_is_reset_before_each_cassette() {
+    // The same scenario twice: read, revoke, read again only repeats if the replay is rewound.
+    let dir = tempfile::tempdir().unwrap();
+    let keys = bundled_json("keys.json");
+    let first = write_cassette(dir.path(), "a.json", &keys);
+    write_cassette(dir.path(), "b.json", &keys);
+    let server = replay_of(&[first]);
+    let run = tailtape(&[
+        "parity",
+        dir.path().to_str().unwrap(),
+        "--against",
+        server.url(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.matches(": same (7 interactions)").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    // The journal holds the second run only: it was emptied before it.
+    assert_eq!(server.report().summary.requests, 7);
 }
