@@ -24,7 +24,8 @@ pub struct LogArgs {
     /// Only warnings and errors on stderr.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Also a line per request answered (replay) or exchange recorded (record).
+    /// Also a line per request answered (replay), exchange recorded (record) or request re-sent
+    /// (parity).
     #[arg(long, short, global = true)]
     pub verbose: bool,
     /// human: `tailtape COMMAND: ...` lines; json: one JSON object per line, with `level`,

@@ -198,7 +198,7 @@ impl Target {
             tailtape: false,
         };
         let health = target
-            .exchange("GET", "/__tailtape/health", Bytes::new())
+            .exchange("GET", "/__tailtape/health")
             .await
             .map_err(|reason| ParityError::Unreachable {
                 url: target.upstream.url().to_string(),
@@ -215,7 +215,7 @@ impl Target {
             return Ok(());
         }
         let answer = self
-            .exchange("POST", "/__tailtape/reset", Bytes::new())
+            .exchange("POST", "/__tailtape/reset")
             .await
             .map_err(|reason| ParityError::Unreachable {
                 url: self.upstream.url().to_string(),
@@ -230,8 +230,8 @@ impl Target {
         Ok(())
     }
 
-    /// Sends a control request with no headers of a recording.
-    async fn exchange(&self, method: &str, path: &str, body: Bytes) -> Result<Response, String> {
+    /// Sends one of tailtape's control requests (no headers, no body).
+    async fn exchange(&self, method: &str, path: &str) -> Result<Response, String> {
         let request = Request {
             method: method.into(),
             path: path.into(),
@@ -239,7 +239,7 @@ impl Target {
             headers: Default::default(),
             body: Body::Empty,
         };
-        self.send_bytes(&request, body).await
+        self.send(&request).await
     }
 
     /// Re-sends one cassette's requests, comparing each answer with the recorded one.
@@ -249,7 +249,14 @@ impl Target {
         for (index, interaction) in cassette.interactions.iter().enumerate() {
             let sent = mapping.request(&interaction.request);
             let recorded = &interaction.response;
-            let (changes, unified) = match self.send(&sent).await {
+            let answer = self.send(&sent).await;
+            crate::log::debug(format!(
+                "{name} #{index} {sent}: {}",
+                answer
+                    .as_ref()
+                    .map_or_else(|_| "no answer".to_string(), |a| a.status.to_string())
+            ));
+            let (changes, unified) = match answer {
                 Ok(answer) => compare_through(&mut mapping, recorded, &answer, ignore),
                 Err(reason) => (
                     vec![Change::Changed {
@@ -282,10 +289,6 @@ impl Target {
             Body::Text(text) => Bytes::from(text.clone()),
             Body::Binary(bytes) => Bytes::from(bytes.clone()),
         };
-        self.send_bytes(request, body).await
-    }
-
-    async fn send_bytes(&self, request: &Request, body: Bytes) -> Result<Response, String> {
         let target = match &request.query {
             Some(query) => format!("{}?{query}", request.path),
             None => request.path.clone(),
