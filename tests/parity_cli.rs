@@ -179,6 +179,35 @@ fn ids_a_replay_generated_otherwise_are_mapped_by_reference() {
     assert_eq!(server.report().summary.unmatched, 0);
 }
 
+#[test]
+fn an_etag_the_target_computed_otherwise_is_sent_back_in_if_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(bundled_dir().join("policy.json")).unwrap();
+    let etag = "e0b2816b418b3f266309d94426ac7668ab3c1fa87798785bf82f1085cc2f6d9c";
+    assert!(text.contains(&format!("\"if-match\": \"\\\"{etag}\\\"\"")));
+    let other = write_cassette(
+        dir.path(),
+        "policy.json",
+        &serde_json::from_str(&text.replace(etag, "0ther")).unwrap(),
+    );
+    let server = replay_of(&[other]);
+    let original = bundled_dir().join("policy.json");
+    let run = tailtape(&[
+        "parity",
+        original.to_str().unwrap(),
+        "--against",
+        server.url(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("same (10 interactions, 1 generated value mapped)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.report().summary.unmatched, 0);
+}
+
 /// A cassette creating `ids.len()` keys, then reading and deleting each by its id.
 fn keys_cassette(ids: &[&str]) -> Value {
     let auth = json!({"authorization": "Bearer <redacted>", "content-type": "application/json"});

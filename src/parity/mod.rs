@@ -358,6 +358,7 @@ fn compare_through(
     answer: &Response,
     ignore: &[String],
 ) -> (Vec<Change>, String) {
+    mapping.learn_headers(&recorded.headers, &answer.headers);
     let mut expected = recorded.clone();
     let mut conflicts = Vec::new();
     if let (Body::Json(old), Body::Json(new)) = (&recorded.body, &answer.body) {
