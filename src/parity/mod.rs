@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-pub use command::command;
+pub use command::{command, to_human};
 pub use mapping::{Conflict, Mapping};
 
 use crate::body::Body;
@@ -147,30 +147,34 @@ impl Outcome {
 }
 
 /// Loads every cassette first (a bad one stops the run before anything is sent), then runs
-/// them against the target in order.
+/// them against the target in order. It runs its own runtime: from async code, use
+/// [`run_async`].
 pub fn run(sources: &[Source], options: &Options) -> Result<Outcome, ParityError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run_async(sources, options))
+}
+
+/// [`run`] on the caller's tokio runtime.
+pub async fn run_async(sources: &[Source], options: &Options) -> Result<Outcome, ParityError> {
     let cassettes = sources
         .iter()
         .map(|source| Ok((source.name(), source.load()?)))
         .collect::<Result<Vec<_>, LoadError>>()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let target = Target::connect(options).await?;
-        let mut outcome = Outcome {
-            target: target.upstream.url().to_string(),
-            reset: target.tailtape,
-            cassettes: Vec::new(),
-        };
-        for (name, cassette) in &cassettes {
-            target.reset().await?;
-            outcome
-                .cassettes
-                .push(target.check(name, cassette, &options.ignore).await);
-        }
-        Ok(outcome)
-    })
+    let target = Target::connect(options).await?;
+    let mut outcome = Outcome {
+        target: target.upstream.url().to_string(),
+        reset: target.tailtape,
+        cassettes: Vec::new(),
+    };
+    for (name, cassette) in &cassettes {
+        target.reset().await?;
+        outcome
+            .cassettes
+            .push(target.check(name, cassette, &options.ignore).await);
+    }
+    Ok(outcome)
 }
 
 /// The server parity talks to.
