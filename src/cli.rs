@@ -345,7 +345,7 @@ pub struct ParityArgs {
     pub against: String,
     /// Also ignore this JSON pointer in response bodies; `*` matches any one segment.
     /// Repeatable.
-    #[arg(long, value_name = "JSON-POINTER")]
+    #[arg(long, value_name = "JSON-POINTER", value_parser = json_pointer)]
     pub ignore: Vec<String>,
     /// Send this authorization header value instead of the recorded (redacted) one; never
     /// shown.
@@ -370,6 +370,15 @@ pub struct ParityArgs {
     /// Also write a JUnit XML report to FILE: one test case per interaction.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+/// A JSON pointer (RFC 6901): empty, or `/` and its segments.
+fn json_pointer(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with('/') {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text} is not a JSON pointer (one starts with /)"))
+    }
 }
 
 #[derive(Debug, Args)]
