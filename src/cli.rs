@@ -24,7 +24,8 @@ pub struct LogArgs {
     /// Only warnings and errors on stderr.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Also a line per request answered (replay) or exchange recorded (record).
+    /// Also a line per request answered (replay), exchange recorded (record) or request re-sent
+    /// (parity).
     #[arg(long, short, global = true)]
     pub verbose: bool,
     /// human: `tailtape COMMAND: ...` lines; json: one JSON object per line, with `level`,
@@ -63,6 +64,9 @@ pub enum Command {
         #[command(subcommand)]
         command: SchemasCommand,
     },
+    /// Re-send cassettes' requests to a server and compare its answers with the recorded ones.
+    #[command(after_help = PARITY_HELP)]
+    Parity(ParityArgs),
     /// Close cassettes a killed recorder left open (or cut short): every complete interaction
     /// kept, atomically.
     #[command(after_help = CLOSE_HELP)]
@@ -80,6 +84,7 @@ impl Command {
             Command::Diff(_) => "diff",
             Command::Schemas { .. } => "schemas",
             Command::Close(_) => "close",
+            Command::Parity(_) => "parity",
         }
     }
 }
@@ -133,6 +138,18 @@ read.
 
 Example:
   tailtape diff cassettes/devices.json /tmp/rerecorded.json --ignore '/devices/*/hostname'";
+
+const PARITY_HELP: &str = "\
+Requests go out as recorded, ids the target generated mapped by reference; a tailtape server
+(it answers GET /__tailtape/health) is reset before each cassette. Against the real API the
+requests make real changes (creates, deletes). The authorization sent is the recorded
+(redacted) one unless --authorization or TAILTAPE_PARITY_AUTHORIZATION gives one.
+
+Exit codes: 0 every answer as recorded; 1 an answer differs; 2 bad usage, a cassette that
+cannot be read, or a target that cannot be reached.
+
+Example:
+  tailtape parity cassettes/ --against http://127.0.0.1:8383 --ignore '/devices/*/addresses'";
 
 const SCHEMAS_HELP: &str = "\
 Exit codes: 0 printed; 2 a schema directory that cannot be read.
@@ -316,6 +333,52 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// Cassette files or directories (searched for *.json), run in order.
+    #[arg(value_name = "CASSETTE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The server to send the requests to (`http://127.0.0.1:8383`).
+    #[arg(long, value_name = "URL")]
+    pub against: String,
+    /// Also ignore this JSON pointer in response bodies; `*` matches any one segment.
+    /// Repeatable.
+    #[arg(long, value_name = "JSON-POINTER", value_parser = json_pointer)]
+    pub ignore: Vec<String>,
+    /// Send this authorization header value instead of the recorded (redacted) one; never
+    /// shown.
+    #[arg(
+        long,
+        value_name = "VALUE",
+        env = crate::parity::AUTHORIZATION_ENV,
+        hide_env_values = true
+    )]
+    pub authorization: Option<String>,
+    /// How long to wait for each answer.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::record::DEFAULT_UPSTREAM_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub timeout: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write a JUnit XML report to FILE: one test case per interaction.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// A JSON pointer (RFC 6901): empty, or `/` and its segments.
+fn json_pointer(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with('/') {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text} is not a JSON pointer (one starts with /)"))
+    }
 }
 
 #[derive(Debug, Args)]

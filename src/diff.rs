@@ -55,6 +55,17 @@ pub enum Change {
     },
 }
 
+/// `~ POINTER: OLD -> NEW`, `+ POINTER: NEW`, `- POINTER: OLD`.
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Changed { at, old, new } => write!(f, "~ {at}: {old} -> {new}"),
+            Change::Added { at, new } => write!(f, "+ {at}: {new}"),
+            Change::Removed { at, old } => write!(f, "- {at}: {old}"),
+        }
+    }
+}
+
 /// A pair of interactions whose responses differ.
 #[derive(Debug)]
 pub struct PairDiff {
@@ -115,21 +126,7 @@ impl CassetteDiff {
                     pair.request, pair.old_index, pair.new_index
                 ))
             );
-            for change in &pair.changes {
-                let line = match change {
-                    Change::Changed { at, old, new } => {
-                        style::warn(&format!("  ~ {at}: {old} -> {new}"))
-                    }
-                    Change::Added { at, new } => style::good(&format!("  + {at}: {new}")),
-                    Change::Removed { at, old } => style::bad(&format!("  - {at}: {old}")),
-                };
-                let _ = writeln!(out, "{line}");
-            }
-            if !pair.unified.is_empty() {
-                for line in pair.unified.lines() {
-                    let _ = writeln!(out, "    {line}");
-                }
-            }
+            write_changes(&mut out, &pair.changes, &pair.unified);
             out.push('\n');
         }
         for (index, request) in &self.only_old {
@@ -155,6 +152,23 @@ impl CassetteDiff {
             self.only_new.len()
         );
         out
+    }
+}
+
+/// Writes each change as a line (`  ~ POINTER: OLD -> NEW`, `  + POINTER: NEW`, `  - POINTER:
+/// OLD`), then the unified diff indented; `parity` prints its differences the same way.
+pub fn write_changes(out: &mut String, changes: &[Change], unified: &str) {
+    for change in changes {
+        let line = format!("  {change}");
+        let line = match change {
+            Change::Changed { .. } => style::warn(&line),
+            Change::Added { .. } => style::good(&line),
+            Change::Removed { .. } => style::bad(&line),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    for line in unified.lines() {
+        let _ = writeln!(out, "    {line}");
     }
 }
 
@@ -211,8 +225,10 @@ pub fn diff(
     result
 }
 
-/// The changes between two responses, and a unified diff of their bodies when both are JSON.
-fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change>, String) {
+/// The changes between two responses (status, content-type, body with [`VOLATILE_FIELDS`] and
+/// the `ignore` pointers left out), and a unified diff of their bodies when both are JSON or
+/// text. `diff` compares a pair of recordings with it, `parity` a recording and a live answer.
+pub fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change>, String) {
     let mut changes = Vec::new();
     if old.status != new.status {
         changes.push(Change::Changed {

@@ -9,7 +9,8 @@
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
-//!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
+//!   [`coverage`], [`diff`], [`parity`] (a cassette re-sent to a live server), [`openapi`]
+//!   (`schemas openapi`);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
 //!   (colour), `progress` and `locate` (line and column of a JSON pointer).
 
@@ -29,6 +30,7 @@ mod locate;
 pub mod log;
 pub mod matching;
 pub mod openapi;
+pub mod parity;
 mod progress;
 pub mod record;
 pub mod redact;
@@ -61,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Coverage(args) => coverage::command(&args),
         Command::Diff(args) => diff::command(&args),
         Command::Close(args) => close::command(&args),
+        Command::Parity(args) => parity::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

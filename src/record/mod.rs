@@ -28,7 +28,7 @@ use serde_json::json;
 use tokio::sync::{Semaphore, oneshot};
 
 pub use command::command;
-pub use upstream::{Upstream, UpstreamError};
+pub use upstream::{HOP_BY_HOP, Upstream, UpstreamError, mask_credentials};
 pub use writer::Writer;
 
 use crate::body::Body;
