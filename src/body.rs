@@ -1,8 +1,17 @@
 //! HTTP bodies as cassettes store them: JSON values, text (HuJSON policy files, form bodies), or
 //! bytes (base64). Also the HuJSON reader used for policy files: strict HuJSON, which is JSON
 //! plus comments and trailing commas and nothing else from JSON5.
+//!
+//! A JSON body is a `serde_json::Value` wherever it is read from a cassette or built, and a
+//! [`Doc`] (its bytes and a tape, `json/`) where the recorder takes it off the wire, so that an
+//! answer of any size is redacted, validated and written without a tree of `Value`s.
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use serde_json::Value;
+
+use crate::json::Doc;
 
 /// A request or response body. In a cassette it is exactly one of the keys `json`, `text` or
 /// `base64`; no key means an empty body.
@@ -10,6 +19,8 @@ use serde_json::Value;
 pub enum Body {
     Empty,
     Json(Value),
+    /// A JSON body as received, read in place: stored and validated as [`Body::Json`] would be.
+    Doc(Doc),
     Text(String),
     Binary(Vec<u8>),
 }
@@ -32,6 +43,34 @@ impl Body {
         match serde_json::from_str(text) {
             Ok(value) => Body::Json(value),
             Err(_) => Body::Text(text.to_string()),
+        }
+    }
+
+    /// [`Body::from_bytes`] for a body taken off the wire: JSON is kept as a [`Doc`] over the
+    /// same bytes (no copy) instead of being built into a `Value`. A document serde_json reads
+    /// but the tape refuses (a repeated member name) becomes a `Value` as before.
+    pub fn from_wire(bytes: Bytes) -> Body {
+        match Doc::parse(bytes.clone()) {
+            Ok(doc) => Body::Doc(doc),
+            Err(_) => Body::from_bytes(&bytes),
+        }
+    }
+
+    /// The value of a JSON body (built, for a [`Body::Doc`]); `None` for any other body.
+    pub fn json(&self) -> Option<Cow<'_, Value>> {
+        match self {
+            Body::Json(value) => Some(Cow::Borrowed(value)),
+            Body::Doc(doc) => Some(Cow::Owned(doc.root().to_value())),
+            _ => None,
+        }
+    }
+
+    /// The body with a [`Body::Doc`] built into a [`Body::Json`], for code that edits or
+    /// compares values.
+    pub fn into_value(self) -> Body {
+        match self {
+            Body::Doc(doc) => Body::Json(doc.root().to_value()),
+            other => other,
         }
     }
 }
@@ -95,6 +134,23 @@ mod tests {
         assert_eq!(
             Body::from_bytes(&[0xff, 0x00]),
             Body::Binary(vec![0xff, 0x00])
+        );
+    }
+
+    #[test]
+    fn wire_json_is_read_in_place_unless_the_tape_refuses_it() {
+        let doc = Body::from_wire(Bytes::from_static(b"{\"a\": [1, \"x\"]}"));
+        assert!(matches!(doc, Body::Doc(_)));
+        assert_eq!(
+            doc.into_value(),
+            Body::Json(serde_json::json!({"a": [1, "x"]}))
+        );
+        let repeated = Body::from_wire(Bytes::from_static(b"{\"a\": 1, \"a\": 2}"));
+        assert_eq!(repeated, Body::Json(serde_json::json!({"a": 2})));
+        assert_eq!(Body::from_wire(Bytes::new()), Body::Empty);
+        assert_eq!(
+            Body::from_wire(Bytes::from_static(b"ok")),
+            Body::Text("ok".into())
         );
     }
 

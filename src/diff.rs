@@ -247,9 +247,9 @@ pub fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change
         });
     }
     let mut unified = String::new();
-    match (&old.body, &new.body) {
-        (Body::Json(a), Body::Json(b)) => {
-            let (a, b) = (stripped(a, ignore), stripped(b, ignore));
+    match (old.body.json(), new.body.json()) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (stripped(&a, ignore), stripped(&b, ignore));
             let before = changes.len();
             compare_values(&a, &b, &mut String::new(), &mut changes);
             if changes.len() > before {
@@ -257,10 +257,11 @@ pub fn compare(old: &Response, new: &Response, ignore: &[String]) -> (Vec<Change
                 unified = unified_diff(&a, &b);
             }
         }
-        (a, b) if a != b => {
+        _ if old.body != new.body => {
+            let (a, b) = (&old.body, &new.body);
             let describe = |body: &Body| match body {
                 Body::Empty => "(empty)".to_string(),
-                Body::Json(_) => "JSON".to_string(),
+                Body::Json(_) | Body::Doc(_) => "JSON".to_string(),
                 Body::Text(t) => format!("{} bytes of text", t.len()),
                 Body::Binary(b) => format!("{} bytes", b.len()),
             };

@@ -602,3 +602,47 @@ fn percent_encoded_tokens_never_reach_the_text_written() {
         }
     }
 }
+
+/// The recorder reads answers in place (`Body::Doc`) rather than as `Value`s: every exchange of
+/// the corpus, its JSON bodies read in place, must come out of redaction as the very same bytes,
+/// both through `redact` + `check` and through the recorder's `redact_and_check`.
+#[test]
+fn bodies_read_in_place_are_redacted_to_the_same_bytes() {
+    let in_place = |body: &Body| match body {
+        Body::Json(value) => {
+            let doc = Body::from_wire(bytes::Bytes::from(value.to_string()));
+            assert!(matches!(doc, Body::Doc(_)));
+            doc
+        }
+        other => other.clone(),
+    };
+    let redactor = || {
+        Redactor::new(
+            &[r"\b\d{3}-\d{2}-\d{4}\b".to_string()],
+            &["/endpointId".to_string(), "/owner".to_string()],
+        )
+        .unwrap()
+    };
+    let (mut as_values, mut as_docs) = (redactor(), redactor());
+    let (mut recorder_values, mut recorder_docs) = (redactor(), redactor());
+    for (i, interaction) in corpus().into_iter().enumerate() {
+        let mut value = interaction.clone();
+        let mut doc = interaction;
+        doc.request.body = in_place(&doc.request.body);
+        doc.response.body = in_place(&doc.response.body);
+        let (mut value_again, mut doc_again) = (value.clone(), doc.clone());
+
+        as_values.redact(&mut value);
+        as_docs.redact(&mut doc);
+        let written = |r: &Redactor, i: &Interaction| r.check(i).map(|s| s.text().to_vec());
+        assert_eq!(written(&as_docs, &doc), written(&as_values, &value), "#{i}");
+
+        let value_scanned = recorder_values.redact_and_check(&mut value_again);
+        let doc_scanned = recorder_docs.redact_and_check(&mut doc_again);
+        assert_eq!(
+            doc_scanned.map(|s| s.text().to_vec()),
+            value_scanned.map(|s| s.text().to_vec()),
+            "#{i} through redact_and_check"
+        );
+    }
+}

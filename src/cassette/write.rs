@@ -144,6 +144,7 @@ fn serialize_body<M: SerializeMap>(map: &mut M, body: &Body) -> Result<(), M::Er
     match body {
         Body::Empty => Ok(()),
         Body::Json(v) => map.serialize_entry("json", v),
+        Body::Doc(doc) => map.serialize_entry("json", &doc.root()),
         Body::Text(t) => map.serialize_entry("text", t),
         Body::Binary(b) => map.serialize_entry("base64", &BASE64.encode(b)),
     }

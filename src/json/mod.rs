@@ -6,7 +6,11 @@
 //! a [`Doc`] directly (`schema.rs` implements jsonschema's `json` traits for it), and
 //! `serialize.rs` writes it in any serde layout, so a body goes from the wire to a cassette's
 //! canonical text without a tree in between. A 50 MB device list costs its bytes plus about
-//! 40 MB of tape, against some 380 MB of `Value`s.
+//! 75 MB of tape, against some 380 MB of `Value`s.
+//!
+//! Redaction edits a document without rewriting it: [`Doc::replace`] makes a value (or a member
+//! name) read as another string from then on, for every reader alike (the schema engine, the
+//! writer, the scans), while the bytes stay as received.
 //!
 //! The grammar is JSON's (RFC 8259) with serde_json's limits, so that a body is JSON here
 //! exactly when `Body::from_bytes` says it is: at most [`MAX_DEPTH`] levels of nesting, no lone
@@ -18,6 +22,7 @@ mod schema;
 mod serialize;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use bytes::Bytes;
 
@@ -57,18 +62,36 @@ pub struct Token {
     pub next: u32,
 }
 
-/// A parsed JSON document: its text and its tape.
+/// A parsed JSON document: its text, its tape, and the strings that replace some of its values.
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
     text: Bytes,
     tape: Vec<Token>,
+    /// Replacement strings by tape index ([`Doc::replace`]).
+    edits: HashMap<u32, String>,
+}
+
+/// Two documents are equal when they hold the same JSON value (edits applied).
+impl PartialEq for Doc {
+    fn eq(&self, other: &Doc) -> bool {
+        self.root().to_value() == other.root().to_value()
+    }
 }
 
 impl Doc {
     /// Reads `text` as one JSON value (white space around it allowed).
     pub fn parse(text: Bytes) -> Result<Doc, ParseError> {
         let tape = parse::tape(&text)?;
-        Ok(Doc { text, tape })
+        Ok(Doc {
+            text,
+            tape,
+            edits: HashMap::new(),
+        })
+    }
+
+    /// Makes the value (or member name) at tape `index` read as the string `with`.
+    pub fn replace(&mut self, index: u32, with: String) {
+        self.edits.insert(index, with);
     }
 
     /// The document's top value.
@@ -101,8 +124,20 @@ pub struct NodeRef<'a> {
 }
 
 impl<'a> NodeRef<'a> {
+    /// What it is; a replaced value is a string.
     pub fn kind(&self) -> Kind {
-        self.token().kind
+        match self.edit() {
+            Some(_) => Kind::EscapedString,
+            None => self.token().kind,
+        }
+    }
+
+    /// The string that replaces it, if one does.
+    fn edit(&self) -> Option<&'a str> {
+        if self.doc.edits.is_empty() {
+            return None;
+        }
+        self.doc.edits.get(&self.at).map(String::as_str)
     }
 
     fn token(&self) -> &'a Token {
@@ -114,13 +149,16 @@ impl<'a> NodeRef<'a> {
         self.at
     }
 
-    /// Its text as written (for a string, with its quotes and escapes).
+    /// Its text as received (for a string, with its quotes and escapes), edits aside.
     pub fn raw(&self) -> &'a str {
         self.doc.raw(self.token())
     }
 
     /// A string's text, decoded; `None` for anything else.
     pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        if let Some(edit) = self.edit() {
+            return Some(Cow::Borrowed(edit));
+        }
         let raw = self.raw();
         match self.kind() {
             Kind::String => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
@@ -136,9 +174,12 @@ impl<'a> NodeRef<'a> {
         (self.kind() == Kind::Number).then(|| self.raw())
     }
 
-    /// The elements of an array, the member values of an object (in order); empty otherwise.
+    /// The elements of an array, the members of an object; 0 otherwise.
     pub fn len(&self) -> usize {
-        self.token().count as usize
+        match self.kind() {
+            Kind::Array | Kind::Object => self.token().count as usize,
+            _ => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -162,6 +203,23 @@ impl<'a> NodeRef<'a> {
             .map(|(_, value)| value)
     }
 
+    /// The value `pointer` (RFC 6901) names under this one.
+    pub fn pointer(&self, pointer: &str) -> Option<NodeRef<'a>> {
+        if pointer.is_empty() {
+            return Some(*self);
+        }
+        let mut node = *self;
+        for step in pointer.strip_prefix('/')?.split('/') {
+            let step = step.replace("~1", "/").replace("~0", "~");
+            node = match node.kind() {
+                Kind::Object => node.get(&step)?,
+                Kind::Array => node.elements().nth(step.parse().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
     /// Whether this string node reads `name`.
     fn is_named(&self, name: &str) -> bool {
         let raw = self.raw();
@@ -174,19 +232,55 @@ impl<'a> NodeRef<'a> {
     /// The `count` children of a container, each `step` tokens apart at the top (2 for an
     /// object: a name, then a value).
     fn children(&self, step: u32) -> Children<'a> {
-        let token = self.token();
-        let container = matches!(token.kind, Kind::Array | Kind::Object);
         Children {
             doc: self.doc,
             at: self.at + 1,
-            left: if container { token.count * step } else { 0 },
+            left: self.len() as u32 * step,
         }
     }
 
     /// The value as a `serde_json::Value`, for cold paths (error messages, `const` checks).
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.raw()).expect("a value that parsed before")
+        match self.doc.edits.is_empty() {
+            true => serde_json::from_str(self.raw()).expect("a value that parsed before"),
+            false => serde_json::to_value(self).expect("a document always serializes"),
+        }
     }
+
+    /// Calls `f` with every string under this value (member names included), each with the
+    /// path down to it, in document order.
+    pub fn visit_strings(
+        &self,
+        path: &mut Vec<Step<'a>>,
+        f: &mut impl FnMut(&[Step<'a>], NodeRef<'a>),
+    ) {
+        match self.kind() {
+            Kind::String | Kind::EscapedString => f(path, *self),
+            Kind::Object => {
+                for (name, value) in self.members() {
+                    path.push(Step::Key(name));
+                    f(path, name);
+                    value.visit_strings(path, f);
+                    path.pop();
+                }
+            }
+            Kind::Array => {
+                for (i, element) in self.elements().enumerate() {
+                    path.push(Step::Index(i));
+                    element.visit_strings(path, f);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One step down a document: a member (by its name node) or an element (by its index).
+#[derive(Clone, Copy)]
+pub enum Step<'a> {
+    Key(NodeRef<'a>),
+    Index(usize),
 }
 
 /// Consecutive sibling tokens of a container, each a whole value (or member name).

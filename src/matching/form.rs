@@ -93,8 +93,8 @@ impl Form {
             .unwrap_or_default();
         let mut body = match &request.body {
             Body::Empty => CanonicalBody::Empty,
-            Body::Json(value) => CanonicalBody::Json(json(
-                value,
+            Body::Json(_) | Body::Doc(_) => CanonicalBody::Json(json(
+                &request.body.json().expect("a JSON body"),
                 body_shape(shapes),
                 &mut String::new(),
                 &mut notes,

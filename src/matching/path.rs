@@ -39,7 +39,7 @@ impl Tailnets {
             }
         }
         if NAMED_IN_ANSWER.contains(&operation.id.as_str())
-            && let crate::body::Body::Json(body) = &response.body
+            && let Some(body) = response.body.json()
             && let Some(name) = body.get("tailnet").and_then(Value::as_str)
         {
             self.insert(name);

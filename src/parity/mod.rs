@@ -290,6 +290,7 @@ impl Target {
         let body = match &request.body {
             Body::Empty => Bytes::new(),
             Body::Json(value) => Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+            Body::Doc(doc) => Bytes::from(serde_json::to_vec(&doc.root()).unwrap_or_default()),
             Body::Text(text) => Bytes::from(text.clone()),
             Body::Binary(bytes) => Bytes::from(bytes.clone()),
         };
@@ -316,11 +317,10 @@ impl Target {
             .map_err(|_| "the recorded request cannot be sent (a bad method, path or header)")?
             .into_parts();
         let reply = self.upstream.send(&parts, body).await.map_err(reason)?;
-        Ok(stored_response(
-            reply.status,
-            to_headers(&reply.headers),
-            &reply.body,
-        ))
+        let mut answer = stored_response(reply.status, to_headers(&reply.headers), &reply.body);
+        // Compared and mapped as values.
+        answer.body = answer.body.into_value();
+        Ok(answer)
     }
 }
 

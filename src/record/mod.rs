@@ -296,24 +296,31 @@ impl Handler for Recorder {
 /// The response as a cassette stores it: decoded (every content-encoding layer, `decode.rs`),
 /// hop-by-hop and wire headers dropped. A body that cannot be decoded whole is kept as sent,
 /// with its `content-encoding`, which tells the final scan that it is not readable as stored.
+/// A JSON body is read in place ([`Body::from_wire`]): an unencoded one over the very bytes the
+/// client is answered with, so a large answer is held once, plus its tape.
 pub fn stored_response(status: u16, mut headers: Headers, wire: &Bytes) -> Response {
     let encoding = headers.get("content-encoding").cloned().unwrap_or_default();
-    let decoded = decode::decode(&encoding, wire);
-    let body = match decoded.incomplete {
-        None => {
-            headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
-            decoded.bytes
+    let body = if decode::is_encoded(&encoding) {
+        let decoded = decode::decode(&encoding, wire);
+        match decoded.incomplete {
+            None => {
+                headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
+                Body::from_wire(Bytes::from(decoded.bytes))
+            }
+            Some(_) => {
+                headers.remove("content-length");
+                Body::from_bytes(wire)
+            }
         }
-        Some(_) => {
-            headers.remove("content-length");
-            wire.to_vec()
-        }
+    } else {
+        headers.retain(|name, _| !NOT_STORED.contains(&name.as_str()));
+        Body::from_wire(wire.clone())
     };
     headers.retain(|name, _| !upstream::HOP_BY_HOP.contains(&name.as_str()));
     Response {
         status,
         headers,
-        body: Body::from_bytes(&body),
+        body,
     }
 }
 

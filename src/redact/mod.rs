@@ -34,6 +34,7 @@ pub use fields::is_secret_field;
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, media_type, parse_query};
 use crate::decode;
+use crate::json::{Doc, Kind, NodeRef};
 use scanner::{BUILT_IN, Scanner, splice};
 use walk::{Part, visit_strings, visit_strings_mut};
 
@@ -281,6 +282,23 @@ impl Redactor {
                     }
                 }
             }
+            Body::Doc(doc) => {
+                // Each pass reads the document as the one before left it: a pointer into a
+                // field already replaced finds the placeholder.
+                let mut replaced = Vec::new();
+                self.redact_doc(doc.root(), &mut replaced);
+                for pointer in self.fields.clone() {
+                    apply(doc, std::mem::take(&mut replaced));
+                    if let Some(target) = doc.root().pointer(&pointer) {
+                        let secret = match target.as_str() {
+                            Some(s) => s.into_owned(),
+                            None => target.to_value().to_string(),
+                        };
+                        replaced.push((target.index(), self.placeholder(&secret)));
+                    }
+                }
+                apply(doc, replaced);
+            }
             Body::Text(text)
                 if media_type(headers).as_deref() == Some("application/x-www-form-urlencoded") =>
             {
@@ -318,6 +336,34 @@ impl Redactor {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
+            _ => {}
+        }
+    }
+
+    /// [`Redactor::redact_json`] for a document read in place: the replacements, by tape index.
+    fn redact_doc(&mut self, node: NodeRef<'_>, replaced: &mut Vec<(u32, String)>) {
+        match node.kind() {
+            Kind::Object => {
+                for (name, child) in node.members() {
+                    let named = name.as_str().is_some_and(|name| is_secret_field(&name));
+                    let secret = match child.kind() {
+                        _ if !named => None,
+                        Kind::String | Kind::EscapedString => child
+                            .as_str()
+                            .filter(|s| !s.is_empty())
+                            .map(Cow::into_owned),
+                        Kind::Number => Some(child.to_value().to_string()),
+                        _ => None,
+                    };
+                    match secret {
+                        Some(secret) => replaced.push((child.index(), self.placeholder(&secret))),
+                        None => self.redact_doc(child, replaced),
+                    }
+                }
+            }
+            Kind::Array => node
+                .elements()
+                .for_each(|element| self.redact_doc(element, replaced)),
             _ => {}
         }
     }
@@ -505,8 +551,16 @@ fn raw_bytes(body: &Body) -> Cow<'_, [u8]> {
     match body {
         Body::Empty => Cow::Borrowed(&[]),
         Body::Json(value) => Cow::Owned(value.to_string().into_bytes()),
+        Body::Doc(doc) => Cow::Owned(serde_json::to_vec(&doc.root()).unwrap_or_default()),
         Body::Text(text) => Cow::Borrowed(text.as_bytes()),
         Body::Binary(bytes) => Cow::Borrowed(bytes),
+    }
+}
+
+/// Makes `doc` read each replacement.
+fn apply(doc: &mut Doc, replaced: Vec<(u32, String)>) {
+    for (index, with) in replaced {
+        doc.replace(index, with);
     }
 }
 

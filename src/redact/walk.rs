@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::body::Body;
 use crate::cassette::Interaction;
+use crate::json::{Kind, NodeRef};
 
 /// Where a string sits in an exchange; written out (`response body /devices/0/name`) only when
 /// a leak is reported, so that a clean exchange is scanned without building names.
@@ -29,6 +30,8 @@ pub enum Part<'a> {
 
 pub enum Step<'a> {
     Key(&'a str),
+    /// A member of a [`crate::json::Doc`], by its name node.
+    Name(NodeRef<'a>),
     Index(usize),
 }
 
@@ -47,12 +50,18 @@ impl std::fmt::Display for Place<'_> {
         }
         for step in self.path {
             match step {
-                Step::Key(key) => write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?,
+                Step::Key(key) => write!(f, "/{}", escape(key))?,
+                Step::Name(name) => write!(f, "/{}", escape(&name.as_str().unwrap_or_default()))?,
                 Step::Index(i) => write!(f, "/{i}")?,
             }
         }
         Ok(())
     }
+}
+
+/// A member name as a JSON pointer step.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Calls `f(place, string)` for every string of an exchange as the cassette holds it: the
@@ -98,6 +107,7 @@ pub fn visit_strings(interaction: &Interaction, f: &mut impl FnMut(&Place, &str)
         }
         match body {
             Body::Json(value) => visit_json(value, side, &mut Vec::new(), f),
+            Body::Doc(doc) => visit_doc(doc.root(), side, &mut Vec::new(), f),
             Body::Text(text) => f(&at(Part::Body), text),
             Body::Binary(bytes) => f(&at(Part::Body), &String::from_utf8_lossy(bytes)),
             Body::Empty => {}
@@ -140,6 +150,35 @@ fn visit_json<'v>(
     }
 }
 
+fn visit_doc<'v>(
+    node: NodeRef<'v>,
+    side: &'static str,
+    path: &mut Vec<Step<'v>>,
+    f: &mut impl FnMut(&Place, &str),
+) {
+    match node.kind() {
+        Kind::String | Kind::EscapedString => {
+            f(&body_place(side, path), &node.as_str().unwrap_or_default())
+        }
+        Kind::Object => {
+            for (name, child) in node.members() {
+                path.push(Step::Name(name));
+                f(&body_place(side, path), &name.as_str().unwrap_or_default());
+                visit_doc(child, side, path, f);
+                path.pop();
+            }
+        }
+        Kind::Array => {
+            for (i, child) in node.elements().enumerate() {
+                path.push(Step::Index(i));
+                visit_doc(child, side, path, f);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn visit_strings_mut(interaction: &mut Interaction, f: &mut impl FnMut(&mut String)) {
     for (headers, body) in [
         (
@@ -154,6 +193,20 @@ pub fn visit_strings_mut(interaction: &mut Interaction, f: &mut impl FnMut(&mut 
         headers.values_mut().for_each(&mut *f);
         match body {
             Body::Json(value) => visit_json_mut(value, f),
+            Body::Doc(doc) => {
+                let mut replaced = Vec::new();
+                visit_doc_values(doc.root(), &mut |node| {
+                    let before = node.as_str().unwrap_or_default();
+                    let mut after = before.to_string();
+                    f(&mut after);
+                    if after != before {
+                        replaced.push((node.index(), after));
+                    }
+                });
+                for (index, with) in replaced {
+                    doc.replace(index, with);
+                }
+            }
             Body::Text(text) => f(text),
             Body::Binary(_) | Body::Empty => {}
         }
@@ -168,6 +221,18 @@ fn visit_json_mut(value: &mut Value, f: &mut impl FnMut(&mut String)) {
         Value::String(s) => f(s),
         Value::Object(map) => map.values_mut().for_each(|child| visit_json_mut(child, f)),
         Value::Array(items) => items.iter_mut().for_each(|child| visit_json_mut(child, f)),
+        _ => {}
+    }
+}
+
+/// Every string value under `node` (member names aside, as [`visit_json_mut`] does).
+fn visit_doc_values<'v>(node: NodeRef<'v>, f: &mut impl FnMut(NodeRef<'v>)) {
+    match node.kind() {
+        Kind::String | Kind::EscapedString => f(node),
+        Kind::Object => node
+            .members()
+            .for_each(|(_, child)| visit_doc_values(child, f)),
+        Kind::Array => node.elements().for_each(|child| visit_doc_values(child, f)),
         _ => {}
     }
 }

@@ -481,7 +481,7 @@ fn head_of(answer: Answer) -> Answer {
 
 /// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
 fn prepare(response: crate::cassette::Response) -> Answer {
-    let is_json = matches!(response.body, Body::Json(_));
+    let is_json = matches!(response.body, Body::Json(_) | Body::Doc(_));
     let mut headers: Vec<(String, String)> = response
         .headers
         .into_iter()
@@ -493,6 +493,7 @@ fn prepare(response: crate::cassette::Response) -> Answer {
     let body = match response.body {
         Body::Empty => Bytes::new(),
         Body::Json(value) => Bytes::from(value.to_string()),
+        Body::Doc(doc) => Bytes::from(serde_json::to_vec(&doc.root()).unwrap_or_default()),
         Body::Text(text) => Bytes::from(text),
         Body::Binary(bytes) => Bytes::from(bytes),
     };

@@ -7,6 +7,7 @@ use std::borrow::{Borrow, Cow};
 
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
+use jsonschema::json::Json;
 use serde_json::{Map, Value};
 
 use super::Contract;
@@ -181,6 +182,18 @@ impl Contract {
                 return;
             }
             Body::Json(value) => Cow::Borrowed(value),
+            Body::Doc(doc) => {
+                let reference = spec.schema.as_deref();
+                match reference.and_then(|r| self.tape_validator(r)) {
+                    Some(validator) => at.check_value(validator, doc.root(), issues),
+                    None => {
+                        if let Some(validator) = reference.and_then(|r| self.bodies.get(r)) {
+                            at.check_value(validator, &doc.root().to_value(), issues);
+                        }
+                    }
+                }
+                return;
+            }
             Body::Text(text) if spec.media.contains(&Media::Form) => {
                 Cow::Owned(form_fields(text, headers))
             }
@@ -305,9 +318,15 @@ impl Place<'_> {
         }
     }
 
-    /// Validates a body value; only a failing value pays for collecting the errors.
-    fn check_value(self, validator: &Validator, value: &Value, issues: &mut Vec<Issue>) {
-        if validator.is_valid(value) {
+    /// Validates a body value (in any representation); only a failing value pays for
+    /// collecting the errors.
+    fn check_value<'v, F: Json>(
+        self,
+        validator: &'v Validator<F>,
+        value: F::Node<'v>,
+        issues: &mut Vec<Issue>,
+    ) {
+        if validator.is_valid(value.clone()) {
             return;
         }
         for err in validator.iter_errors(value) {

@@ -8,6 +8,7 @@ mod check;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use jsonschema::json::{Json, SerdeJson};
 use jsonschema::{Registry, Validator};
@@ -17,6 +18,7 @@ pub use check::Place;
 pub(crate) use check::truncate;
 
 use crate::embedded;
+use crate::json::Tape;
 use crate::routes::OperationTable;
 
 const BASE_URI: &str = "https://tailtape.invalid/schemas/";
@@ -37,6 +39,9 @@ pub struct Contract {
     bodies: HashMap<String, Validator>,
     /// Parameter validators of each operation, by [`Operation::index`].
     params: Vec<ParamValidators>,
+    /// Body validators for [`crate::json::Doc`]s (what the recorder reads off the wire),
+    /// compiled at the first one.
+    tape_bodies: OnceLock<HashMap<String, Validator<Tape>>>,
 }
 
 /// The compiled schemas of one operation's parameters, by name.
@@ -111,6 +116,7 @@ impl Contract {
             documents,
             bodies,
             params,
+            tape_bodies: OnceLock::new(),
         })
     }
 
@@ -126,6 +132,14 @@ impl Contract {
     /// The compiled validator for a schema reference of the table.
     pub fn validator(&self, reference: &str) -> Option<&Validator> {
         self.bodies.get(reference)
+    }
+
+    /// The validator of a schema reference for [`crate::json::Doc`]s; `None` if the schemas
+    /// could not be compiled for them (the caller validates a `Value` instead).
+    pub fn tape_validator(&self, reference: &str) -> Option<&Validator<Tape>> {
+        self.tape_bodies
+            .get_or_init(|| self.body_validators::<Tape>().unwrap_or_default())
+            .get(reference)
     }
 
     /// The body validators compiled again for another JSON representation, by reference.
