@@ -246,41 +246,6 @@ impl<'a> NodeRef<'a> {
             false => serde_json::to_value(self).expect("a document always serializes"),
         }
     }
-
-    /// Calls `f` with every string under this value (member names included), each with the
-    /// path down to it, in document order.
-    pub fn visit_strings(
-        &self,
-        path: &mut Vec<Step<'a>>,
-        f: &mut impl FnMut(&[Step<'a>], NodeRef<'a>),
-    ) {
-        match self.kind() {
-            Kind::String | Kind::EscapedString => f(path, *self),
-            Kind::Object => {
-                for (name, value) in self.members() {
-                    path.push(Step::Key(name));
-                    f(path, name);
-                    value.visit_strings(path, f);
-                    path.pop();
-                }
-            }
-            Kind::Array => {
-                for (i, element) in self.elements().enumerate() {
-                    path.push(Step::Index(i));
-                    element.visit_strings(path, f);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// One step down a document: a member (by its name node) or an element (by its index).
-#[derive(Clone, Copy)]
-pub enum Step<'a> {
-    Key(NodeRef<'a>),
-    Index(usize),
 }
 
 /// Consecutive sibling tokens of a container, each a whole value (or member name).
