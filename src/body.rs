@@ -56,6 +56,18 @@ impl Body {
         }
     }
 
+    /// About how many bytes the body takes as cassette text, when that is known without
+    /// writing it (0 for a `Value`): to size the buffer it is written into.
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Body::Empty | Body::Json(_) => 0,
+            // Indented, JSON takes about twice its compact size.
+            Body::Doc(doc) => 2 * doc.text().len(),
+            Body::Text(text) => text.len(),
+            Body::Binary(bytes) => bytes.len() / 3 * 4,
+        }
+    }
+
     /// The value of a JSON body (built, for a [`Body::Doc`]); `None` for any other body.
     pub fn json(&self) -> Option<Cow<'_, Value>> {
         match self {

@@ -25,6 +25,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 pub use parse::ParseError;
 pub use schema::Tape;
@@ -65,7 +66,8 @@ pub struct Token {
 /// A parsed JSON document: its text, its tape, and the strings that replace some of its values.
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
-    text: Bytes,
+    /// Checked as UTF-8 once, so that reading a token's text checks nothing again.
+    text: ByteString,
     tape: Vec<Token>,
     /// Replacement strings by tape index ([`Doc::replace`]).
     edits: HashMap<u32, String>,
@@ -81,6 +83,10 @@ impl PartialEq for Doc {
 impl Doc {
     /// Reads `text` as one JSON value (white space around it allowed).
     pub fn parse(text: Bytes) -> Result<Doc, ParseError> {
+        let text = ByteString::try_from(text).map_err(|err| ParseError {
+            at: err.valid_up_to(),
+            reason: "invalid UTF-8",
+        })?;
         let tape = parse::tape(&text)?;
         Ok(Doc {
             text,
@@ -101,7 +107,7 @@ impl Doc {
 
     /// The bytes it was read from.
     pub fn text(&self) -> &Bytes {
-        &self.text
+        self.text.as_bytes()
     }
 
     /// How many tokens the tape holds.
@@ -110,9 +116,8 @@ impl Doc {
     }
 
     fn raw(&self, token: &Token) -> &str {
-        let bytes = &self.text[token.start as usize..token.end as usize];
-        // The whole text was checked as UTF-8, and tokens start and end on ASCII bytes.
-        std::str::from_utf8(bytes).expect("tokens lie on UTF-8 boundaries")
+        // Tokens start and end on ASCII bytes, so the slice lies on character boundaries.
+        &self.text[token.start as usize..token.end as usize]
     }
 }
 
@@ -125,6 +130,7 @@ pub struct NodeRef<'a> {
 
 impl<'a> NodeRef<'a> {
     /// What it is; a replaced value is a string.
+    #[inline]
     pub fn kind(&self) -> Kind {
         match self.edit() {
             Some(_) => Kind::EscapedString,
@@ -133,6 +139,7 @@ impl<'a> NodeRef<'a> {
     }
 
     /// The string that replaces it, if one does.
+    #[inline]
     fn edit(&self) -> Option<&'a str> {
         if self.doc.edits.is_empty() {
             return None;
@@ -140,6 +147,7 @@ impl<'a> NodeRef<'a> {
         self.doc.edits.get(&self.at).map(String::as_str)
     }
 
+    #[inline]
     fn token(&self) -> &'a Token {
         &self.doc.tape[self.at as usize]
     }
@@ -150,11 +158,13 @@ impl<'a> NodeRef<'a> {
     }
 
     /// Its text as received (for a string, with its quotes and escapes), edits aside.
+    #[inline]
     pub fn raw(&self) -> &'a str {
         self.doc.raw(self.token())
     }
 
     /// A string's text, decoded; `None` for anything else.
+    #[inline]
     pub fn as_str(&self) -> Option<Cow<'a, str>> {
         if let Some(edit) = self.edit() {
             return Some(Cow::Borrowed(edit));

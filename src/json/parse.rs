@@ -13,28 +13,30 @@ pub struct ParseError {
     pub reason: &'static str,
 }
 
-/// Objects with more members than this are checked for repeated names with a hash set, smaller
-/// ones pair by pair.
-const PAIRWISE: u32 = 16;
+/// Objects with up to this many members are checked for repeated names without allocating.
+const ON_STACK: usize = 64;
 
-pub(super) fn tape(text: &[u8]) -> Result<Vec<Token>, ParseError> {
+/// FNV-1a: a few instructions a byte, enough to tell member names apart before comparing them.
+fn fingerprint(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+pub(super) fn tape(text: &str) -> Result<Vec<Token>, ParseError> {
     if u32::try_from(text.len()).is_err() {
         return Err(ParseError {
             at: 0,
             reason: "a document over 4 GiB",
         });
     }
-    if let Err(err) = std::str::from_utf8(text) {
-        return Err(ParseError {
-            at: err.valid_up_to(),
-            reason: "invalid UTF-8",
-        });
-    }
     let mut parser = Parser {
-        text,
+        source: text,
+        text: text.as_bytes(),
         pos: 0,
-        // About one token per 16 bytes in API answers.
-        tape: Vec::with_capacity(text.len() / 16 + 1),
+        // API answers take a token per 12 to 16 bytes: reserved for one per 8, so that the
+        // tape is never copied to grow (pages never written are never resident).
+        tape: Vec::with_capacity(text.len() / 8 + 1),
     };
     parser.skip_space();
     parser.value(0)?;
@@ -46,6 +48,8 @@ pub(super) fn tape(text: &[u8]) -> Result<Vec<Token>, ParseError> {
 }
 
 struct Parser<'t> {
+    source: &'t str,
+    /// `source`'s bytes.
     text: &'t [u8],
     pos: usize,
     tape: Vec<Token>,
@@ -149,23 +153,32 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Refuses an object (the token at `at`) that names a member twice.
+    /// Refuses an object (the token at `at`) that names a member twice: its names are sorted by
+    /// a fingerprint, and only names with the same fingerprint are compared.
     fn unique_names(&self, at: usize) -> Result<(), ParseError> {
         let object = self.tape[at];
-        let mut names = [0u32; PAIRWISE as usize];
-        let mut seen = std::collections::HashSet::new();
-        let mut repeated = false;
-        let (mut i, mut n) = (at + 1, 0);
-        while i < object.next as usize && !repeated {
-            if object.count <= PAIRWISE {
-                repeated = names[..n].iter().any(|&j| self.same_name(j as usize, i));
-                names[n] = i as u32;
-                n += 1;
-            } else {
-                repeated = !seen.insert(self.name(i));
-            }
+        let count = object.count as usize;
+        let mut on_stack = [(0u64, 0u32); ON_STACK];
+        let mut on_heap = Vec::new();
+        let names = if count <= ON_STACK {
+            &mut on_stack[..count]
+        } else {
+            on_heap.resize(count, (0, 0));
+            &mut on_heap[..]
+        };
+        let mut i = at + 1;
+        for slot in names.iter_mut() {
+            *slot = (fingerprint(&self.name(i)), i as u32);
             i = self.tape[i + 1].next as usize;
         }
+        names.sort_unstable();
+        let repeated = names.chunk_by(|a, b| a.0 == b.0).any(|same| {
+            same.iter().enumerate().any(|(k, a)| {
+                same[..k]
+                    .iter()
+                    .any(|b| self.same_name(a.1 as usize, b.1 as usize))
+            })
+        });
         if repeated {
             return Err(ParseError {
                 at: object.start as usize,
@@ -188,8 +201,7 @@ impl Parser<'_> {
     /// The decoded name of the member name token at `i`.
     fn name(&self, i: usize) -> std::borrow::Cow<'_, str> {
         let token = &self.tape[i];
-        let raw = std::str::from_utf8(&self.text[token.start as usize..token.end as usize])
-            .expect("checked as UTF-8");
+        let raw = &self.source[token.start as usize..token.end as usize];
         match token.kind {
             Kind::String => raw[1..raw.len() - 1].into(),
             _ => serde_json::from_str::<String>(raw)
@@ -317,7 +329,7 @@ impl Parser<'_> {
                 return self.fail("an invalid number");
             }
         }
-        let literal = std::str::from_utf8(&self.text[start..self.pos]).expect("ASCII digits");
+        let literal = &self.source[start..self.pos];
         // An integer of up to 18 digits always fits; anything else must at least be a finite
         // f64, as serde_json requires.
         let fits = (integer && literal.len() <= 18)

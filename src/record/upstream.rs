@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::Uri;
 use hyper_rustls::HttpsConnector;
@@ -35,6 +35,10 @@ pub const HOP_BY_HOP: &[&str] = &[
     "transfer-encoding",
     "upgrade",
 ];
+
+/// The most an answer's declared length reserves at once (256 MiB); a larger answer grows its
+/// buffer as it arrives.
+const MAX_RESERVED: usize = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -148,12 +152,21 @@ impl Upstream {
                 .request(request)
                 .await
                 .map_err(|e| self.failed(&e))?;
-            let (head, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| self.failed(&e))?
-                .to_bytes();
+            let (head, mut body) = response.into_parts();
+            // Read into one buffer of the declared length, so that a large answer is never
+            // held twice (as chunks, then copied whole).
+            let declared = head
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut bytes = BytesMut::with_capacity(declared.min(MAX_RESERVED));
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.map_err(|e| self.failed(&e))?.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            let body = bytes.freeze();
             Ok(Reply {
                 status: head.status.as_u16(),
                 headers: head.headers,

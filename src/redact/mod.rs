@@ -167,7 +167,7 @@ impl Redactor {
     /// scanned once, as the text to be written, instead of string by string and then again.
     pub fn redact_and_check(&mut self, interaction: &mut Interaction) -> Result<Scanned, Leak> {
         self.redact_named(interaction);
-        let mut text = Vec::with_capacity(4096);
+        let mut text = Vec::with_capacity(text_size(interaction));
         interaction.write_canonical(&mut text);
         if self.must_walk(interaction) || self.shows_secret(&text) {
             self.scrub_all(interaction);
@@ -379,7 +379,7 @@ impl Redactor {
     /// binary bodies (written as base64) and headers.
     pub fn check(&self, interaction: &Interaction) -> Result<Scanned, Leak> {
         self.check_encoded(interaction)?;
-        let mut text = Vec::with_capacity(4096);
+        let mut text = Vec::with_capacity(text_size(interaction));
         interaction.write_canonical(&mut text);
         let shown = !self
             .scanner
@@ -555,6 +555,12 @@ fn raw_bytes(body: &Body) -> Cow<'_, [u8]> {
         Body::Text(text) => Cow::Borrowed(text.as_bytes()),
         Body::Binary(bytes) => Cow::Borrowed(bytes),
     }
+}
+
+/// About how many bytes an interaction's canonical text takes: its buffer is sized once, as a
+/// large answer's would be copied at each doubling (and held twice while it is).
+fn text_size(interaction: &Interaction) -> usize {
+    4096 + interaction.request.body.size_hint() + interaction.response.body.size_hint()
 }
 
 /// Makes `doc` read each replacement.
