@@ -67,6 +67,9 @@ pub enum Command {
     /// kept, atomically.
     #[command(after_help = CLOSE_HELP)]
     Close(CloseArgs),
+    /// Serve a stateful fake tailnet, seeded from a seed document, for every operation.
+    #[command(after_help = EMULATE_HELP)]
+    Emulate(EmulateArgs),
 }
 
 impl Command {
@@ -80,6 +83,7 @@ impl Command {
             Command::Diff(_) => "diff",
             Command::Schemas { .. } => "schemas",
             Command::Close(_) => "close",
+            Command::Emulate(_) => "emulate",
         }
     }
 }
@@ -146,6 +150,38 @@ written (the others are still closed).
 
 Example:
   tailtape close cassettes/devices.json";
+
+const EMULATE_HELP: &str = "\
+The first line on stdout ends with the base URL (--listen 127.0.0.1:0 picks a free port).
+SIGINT or SIGTERM stops the server. Admin endpoints: GET /__tailtape/health,
+GET /__tailtape/report (the journal as JSON), POST /__tailtape/reset (back to the seed).
+A tailtape-session header gives a test its own copy of the tailnet.
+
+Exit codes: 0 stopped; 2 bad usage or a seed that cannot be read (file, line and column named).
+
+Example:
+  tailtape emulate --listen 127.0.0.1:0 --seed seeds/example.json --report emulate.json";
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// The seed document the tailnet starts from (seeds/README.md). Default: the bundled
+    /// example tailnet, the one the bundled cassettes describe.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = crate::emulate::DEFAULT_LISTEN)]
+    pub listen: String,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+    /// Answer a request that breaks the documented contract with 400 and its findings.
+    #[arg(long)]
+    pub enforce: bool,
+    /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {

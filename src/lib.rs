@@ -8,7 +8,8 @@
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
-//!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`);
+//!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
+//!   tailnet, one module per resource);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
 //!   (colour), `progress` and `locate` (line and column of a JSON pointer).
 
@@ -20,6 +21,7 @@ pub mod coverage;
 pub mod decode;
 pub mod diff;
 pub mod embedded;
+pub mod emulate;
 pub mod finding;
 pub mod http;
 pub mod junit;
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Coverage(args) => coverage::command(&args),
         Command::Diff(args) => diff::command(&args),
         Command::Close(args) => close::command(&args),
+        Command::Emulate(args) => emulate::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

@@ -1,0 +1,5 @@
+//! placeholder
+
+use crate::emulate::call::Handler;
+
+pub(super) const HANDLERS: &[(&str, Handler)] = &[];
