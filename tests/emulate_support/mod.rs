@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(unused_imports)]
 pub use common::{Reply, request, send_raw, tailtape};
 
 use serde_json::Value;
