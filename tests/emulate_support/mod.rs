@@ -9,7 +9,7 @@
 mod common;
 
 #[allow(unused_imports)]
-pub use common::{Reply, request, send_raw, tailtape};
+pub use common::{Reply, request, send_raw, start_showing, stop, tailtape};
 
 use serde_json::Value;
 use tailtape::emulate::{EmulateServer, Emulator, Options};
