@@ -99,9 +99,16 @@ mod tests {
 
     #[test]
     fn a_seed_breaking_its_schema_is_placed_by_line_and_column() {
-        let text = "{\n  \"name\": \"example.com\",\n  \"devices\": 7\n}";
-        let err = parse("bad.json", text).unwrap_err().to_string();
-        assert!(err.starts_with("bad.json:3:"), "{err}");
-        assert!(err.contains("/devices"), "{err}");
+        let text = EXAMPLE.replace("\"numericId\": 22011", "\"numericId\": \"22011\"");
+        let line = text
+            .lines()
+            .position(|l| l.contains("\"numericId\""))
+            .unwrap()
+            + 1;
+        let err = parse("bad.json", &text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("bad.json:{line}:18: /account/numericId")),
+            "{err}"
+        );
     }
 }
