@@ -202,7 +202,7 @@ fn a_seed_of_its_own_is_served() {
         &request(
             "GET",
             "/api/v2/tailnet/corp.example/devices",
-            &[key.clone()],
+            std::slice::from_ref(&key),
             b"",
         ),
     )
