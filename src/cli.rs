@@ -70,6 +70,10 @@ pub enum Command {
     /// Serve a stateful fake tailnet, seeded from a seed document, for every operation.
     #[command(after_help = EMULATE_HELP)]
     Emulate(EmulateArgs),
+    /// Print the seed (for `emulate --seed`) that cassettes imply: the state their first reads
+    /// show.
+    #[command(after_help = SEED_HELP)]
+    Seed(SeedArgs),
 }
 
 impl Command {
@@ -84,6 +88,7 @@ impl Command {
             Command::Schemas { .. } => "schemas",
             Command::Close(_) => "close",
             Command::Emulate(_) => "emulate",
+            Command::Seed(_) => "seed",
         }
     }
 }
@@ -161,6 +166,24 @@ Exit codes: 0 stopped; 2 bad usage or a seed that cannot be read (file, line and
 
 Example:
   tailtape emulate --listen 127.0.0.1:0 --seed seeds/example.json --report emulate.json";
+
+const SEED_HELP: &str = "\
+Each part of the tailnet is taken from the first successful read that shows it; what the
+cassettes created themselves is left out, and what no read showed keeps the defaults.
+
+Exit codes: 0 printed; 2 bad usage or a cassette that cannot be read.
+
+Example:
+  tailtape seed cassettes/ > my-tailnet.json";
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Cassette files or directories (searched for *.json). Default: the bundled cassettes.
+    #[arg(value_name = "CASSETTE|DIR")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+}
 
 #[derive(Debug, Args)]
 pub struct EmulateArgs {

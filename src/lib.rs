@@ -9,7 +9,7 @@
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
-//!   tailnet, one module per resource);
+//!   tailnet, one module per resource, and `seed`);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
 //!   (colour), `progress` and `locate` (line and column of a JSON pointer).
 
@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::command(&args),
         Command::Close(args) => close::command(&args),
         Command::Emulate(args) => emulate::command(&args),
+        Command::Seed(args) => emulate::seed_command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

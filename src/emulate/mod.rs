@@ -8,7 +8,7 @@
 //! the tailnet (`state.rs`; ids from `ids.rs`). Every answer is then checked against the
 //! documented response schema: a finding on it is an emulator fault, logged and journaled,
 //! never hidden. Sessions (`tailtape-session`, checked by replay's [`session_of`]) each get a
-//! clone of the seeded tailnet (`journal.rs`). `seed.rs` reads seeds, `server.rs` serves through
+//! clone of the seeded tailnet (`journal.rs`). `seed.rs` reads seeds (and `derive.rs` writes one from cassettes), `server.rs` serves through
 //! `http.rs` with replay's `/__tailtape/` conventions, `handle.rs` runs a server in-process for
 //! Rust tests, and `command.rs` is the CLI.
 //!
@@ -33,6 +33,7 @@
 
 mod call;
 mod command;
+mod derive;
 mod handle;
 mod ids;
 mod journal;
@@ -47,6 +48,7 @@ use serde_json::json;
 
 pub use crate::http::Answer;
 pub use command::command;
+pub use derive::{command as seed_command, derive};
 pub use handle::EmulateServer;
 pub use journal::{Report, Summary};
 pub use resources::{emulated, not_emulated};
