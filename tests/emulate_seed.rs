@@ -55,7 +55,10 @@ fn a_users_own_recording_becomes_an_emulated_tailnet() {
     let device = json!({
         "id": "123456789012", "nodeId": "nMine01CNTRL", "name": "gw.corp.ts.net",
         "hostname": "gw", "addresses": ["100.64.0.9"], "user": "me@corp.example",
-        "os": "linux", "authorized": true, "isExternal": false,
+        "os": "linux", "authorized": true, "isExternal": false, "clientVersion": "1.80.0",
+        "updateAvailable": false, "created": "2026-01-01T00:00:00Z", "lastSeen": "2026-11-30T07:59:00Z",
+        "keyExpiryDisabled": false, "expires": "2027-01-01T00:00:00Z", "machineKey": "mkey:0a",
+        "nodeKey": "nodekey:0b", "blocksIncomingConnections": false,
         "enabledRoutes": [], "advertisedRoutes": ["10.9.0.0/16"],
     });
     let text = json!({

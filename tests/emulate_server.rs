@@ -216,3 +216,31 @@ fn a_seed_of_its_own_is_served() {
     assert_eq!(other.status, 404);
     stop(running, "TERM");
 }
+
+#[test]
+fn an_answer_that_breaks_the_response_schema_is_journaled_as_an_emulator_fault() {
+    let mut seed: serde_json::Value =
+        serde_json::from_str(tailtape::emulate::seed::EXAMPLE).unwrap();
+    seed["devices"][1]["madeUp"] = json!(1);
+    let seed = tailtape::emulate::seed::parse("seed.json", &seed.to_string()).unwrap();
+    let contract = tailtape::schema::Contract::load(None).unwrap();
+    let server = tailtape::emulate::EmulateServer::start(tailtape::emulate::Emulator::new(
+        contract,
+        seed,
+        Options::default(),
+    ))
+    .unwrap();
+    let reply = send_raw(
+        server.addr(),
+        &request("GET", DEVICE, &[emulate_support::KEY.into()], b""),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "the client still gets its answer");
+    let report = server.report(None);
+    assert_eq!(report.summary.faults, 1);
+    assert_eq!(
+        report.faults[0].issue.operation.as_deref(),
+        Some("getDevice")
+    );
+    assert_eq!(report.faults[0].issue.pointer, "/madeUp");
+}

@@ -250,7 +250,9 @@ impl Derivation {
             }
             "getDnsConfiguration" => {
                 for field in ["nameservers", "splitDNS", "searchPaths", "preferences"] {
-                    if let Some(value) = body.get(field).cloned() {
+                    let object = matches!(field, "splitDNS" | "preferences");
+                    let shaped = |v: &Value| if object { v.is_object() } else { v.is_array() };
+                    if let Some(value) = body.get(field).filter(|v| shaped(v)).cloned() {
                         self.first(&format!("dns/{field}"), |seed| seed["dns"][field] = value);
                     }
                 }

@@ -189,7 +189,35 @@ impl Emulator {
             {
                 Reply::not_found()
             }
-            Some(handler) => handler(&mut call),
+            Some(handler) => {
+                // A handler that panics is a bug; the client still gets an answer, and the
+                // server goes on (the session's tailnet may be half-changed).
+                let run = std::panic::AssertUnwindSafe(|| handler(&mut call));
+                match std::panic::catch_unwind(run) {
+                    Ok(reply) => reply,
+                    Err(_) => {
+                        let message =
+                            format!("tailtape emulate: internal error answering {}", op.id);
+                        crate::log::error(format!(
+                            "emulator fault: {}: the handler panicked",
+                            masked_line(request, session)
+                        ));
+                        state.add_fault(Finding {
+                            cassette: live(session),
+                            interaction: number,
+                            issue: Issue {
+                                operation: Some(op.id.clone()),
+                                side: crate::finding::Side::Response,
+                                level: Level::Error,
+                                rule: "emulator-panic".into(),
+                                pointer: String::new(),
+                                message: message.clone(),
+                            },
+                        });
+                        Reply::error(500, message)
+                    }
+                }
+            }
             None => Reply::error(
                 501,
                 format!("tailtape emulate: {} is not emulated yet", op.id),

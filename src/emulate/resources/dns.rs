@@ -149,7 +149,19 @@ fn set_configuration(call: &mut Call) -> Reply {
     reply((|| {
         let body = call.object()?;
         let config = &mut call.tailnet.dns;
-        for field in ["nameservers", "splitDNS", "searchPaths", "preferences"] {
+        // Checked before anything changes, so the configuration keeps its shape.
+        let shapes: [(&str, fn(&Value) -> bool); 4] = [
+            ("nameservers", Value::is_array),
+            ("splitDNS", Value::is_object),
+            ("searchPaths", Value::is_array),
+            ("preferences", Value::is_object),
+        ];
+        for (field, shape) in shapes {
+            if body.get(field).is_some_and(|v| !shape(v)) {
+                return Err(Reply::error(400, format!("{field} has the wrong type")));
+            }
+        }
+        for (field, _) in shapes {
             if let Some(value) = body.get(field) {
                 config.insert(field.into(), value.clone());
             }

@@ -46,7 +46,8 @@ fn list(call: &mut Call) -> Reply {
         .keys
         .iter()
         .filter(|k| !k.contains_key("revoked"))
-        .map(|k| json!({"id": k["id"]}))
+        .filter_map(|k| k.get("id"))
+        .map(|id| json!({ "id": id }))
         .collect();
     Reply::ok(json!({ "keys": keys }))
 }
@@ -95,7 +96,10 @@ fn create(call: &mut Call) -> Reply {
             }
             key.insert("created".into(), json!(format_time(created)));
             key.insert("expires".into(), json!(format_time(expires)));
-            key.insert("capabilities".into(), body["capabilities"].clone());
+            key.insert(
+                "capabilities".into(),
+                body.get("capabilities").cloned().unwrap_or(json!({})),
+            );
             key.insert("keyType".into(), json!("auth"));
             let secret = tailnet.secret("auth", &id);
             key.insert("key".into(), json!(secret));
