@@ -21,6 +21,9 @@ pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("setDnsConfiguration", set_configuration),
 ];
 
+/// What a configuration field must be.
+type Shape = fn(&Value) -> bool;
+
 /// Resolvers as addresses.
 fn addresses(resolvers: &Value) -> Vec<Value> {
     resolvers
@@ -150,7 +153,7 @@ fn set_configuration(call: &mut Call) -> Reply {
         let body = call.object()?;
         let config = &mut call.tailnet.dns;
         // Checked before anything changes, so the configuration keeps its shape.
-        let shapes: [(&str, fn(&Value) -> bool); 4] = [
+        let shapes: [(&str, Shape); 4] = [
             ("nameservers", Value::is_array),
             ("splitDNS", Value::is_object),
             ("searchPaths", Value::is_array),
