@@ -34,6 +34,21 @@ fn a_request_without_credentials_gets_401(#[case] header: Option<&str>) {
 }
 
 #[test]
+fn head_answers_what_get_would_without_the_body() {
+    let emu = Emu::start();
+    let get = emu.get(DEVICE);
+    let head = emu.send("HEAD", DEVICE, &[], b"");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert!(
+        head.headers
+            .contains(&format!("content-length: {}", get.body.len())),
+        "{}",
+        head.headers
+    );
+}
+
+#[test]
 fn sessions_each_change_their_own_copy_of_the_tailnet() {
     let mut emu = Emu::start();
     emu.in_session("a");

@@ -104,8 +104,25 @@ impl Emulator {
         &self.contract
     }
 
-    /// Answers one request, in its session's tailnet, and journals what was found.
+    /// Answers one request, in its session's tailnet, and journals what was found. A `HEAD`
+    /// gets what the same `GET` would (its status, headers and length), without the body.
     pub fn answer(&self, request: &Request) -> Answer {
+        if request.method.eq_ignore_ascii_case("HEAD") {
+            let get = Request {
+                method: "GET".into(),
+                ..request.clone()
+            };
+            let mut answer = self.answer_one(&get);
+            answer
+                .headers
+                .push(("content-length".into(), answer.body.len().to_string()));
+            answer.body = bytes::Bytes::new();
+            return answer;
+        }
+        self.answer_one(request)
+    }
+
+    fn answer_one(&self, request: &Request) -> Answer {
         let session = match session_of(&request.headers) {
             Ok(session) => session,
             Err(err) => return refused(request, err),

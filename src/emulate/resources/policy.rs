@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use crate::body::{Body, parse_hujson};
 use crate::emulate::call::{Call, Handler, Reply, reply};
-use crate::emulate::state::Tailnet;
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("getPolicyFile", get),
@@ -27,8 +26,8 @@ pub(super) fn etag(text: &str) -> String {
 }
 
 /// The policy as the request's `Accept` and `details` ask for it.
-fn answer(call: &Call, tailnet: &Tailnet) -> Reply {
-    let text = &tailnet.policy;
+fn answer(call: &Call) -> Reply {
+    let text = &call.tailnet.policy;
     let tag = etag(text);
     let hujson = call
         .header("accept")
@@ -52,8 +51,7 @@ fn answer(call: &Call, tailnet: &Tailnet) -> Reply {
 }
 
 fn get(call: &mut Call) -> Reply {
-    let tailnet = call.tailnet.clone();
-    answer(call, &tailnet)
+    answer(call)
 }
 
 /// The text of a policy in a request body, checked to parse.
@@ -83,8 +81,7 @@ fn set(call: &mut Call) -> Reply {
         let text = policy_text(call)?;
         call.tailnet.tick();
         call.tailnet.policy = text;
-        let tailnet = call.tailnet.clone();
-        Ok(answer(call, &tailnet))
+        Ok(answer(call))
     })())
 }
 
