@@ -17,8 +17,12 @@ pub struct Call<'a> {
     pub tailnet: &'a mut Tailnet,
 }
 
-/// A handler: one operation of one resource.
-pub type Handler = fn(&mut Call) -> Reply;
+/// A handler: one operation of one resource. `Err` is an error answer, so that a handler can
+/// use `?` on each step that may refuse the request.
+pub type Handler = fn(&mut Call) -> Outcome;
+
+/// What a handler answers: `Ok` or `Err`, both a [`Reply`] to send.
+pub type Outcome = Result<Reply, Reply>;
 
 impl Call<'_> {
     /// A path parameter (the table guarantees the ones of the operation's template).
@@ -123,9 +127,4 @@ impl Reply {
         self.headers.push((name.into(), value.into()));
         self
     }
-}
-
-/// Lets a handler use `?` on a step that answers an error.
-pub fn reply(result: Result<Reply, Reply>) -> Reply {
-    result.unwrap_or_else(|e| e)
 }

@@ -209,7 +209,7 @@ impl Emulator {
             Some(handler) => {
                 // A handler that panics is a bug; the client still gets an answer, and the
                 // server goes on (the session's tailnet may be half-changed).
-                let run = std::panic::AssertUnwindSafe(|| handler(&mut call));
+                let run = std::panic::AssertUnwindSafe(|| handler(&mut call).unwrap_or_else(|e| e));
                 match std::panic::catch_unwind(run) {
                     Ok(reply) => reply,
                     Err(_) => {

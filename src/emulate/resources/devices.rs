@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, Tailnet, format_time};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -42,7 +42,7 @@ fn shown(device: &Object, fields: Option<&str>) -> Value {
     Value::Object(device)
 }
 
-fn list(call: &mut Call) -> Reply {
+fn list(call: &mut Call) -> Outcome {
     let fields = call.query("fields");
     let devices: Vec<Value> = call
         .tailnet
@@ -50,7 +50,7 @@ fn list(call: &mut Call) -> Reply {
         .iter()
         .map(|d| shown(d, fields))
         .collect();
-    Reply::ok(json!({ "devices": devices }))
+    Ok(Reply::ok(json!({ "devices": devices })))
 }
 
 /// The device of the `deviceId` parameter, or 404.
@@ -59,24 +59,22 @@ pub(super) fn device<'t>(call: &'t mut Call) -> Result<&'t mut Object, Reply> {
     call.tailnet.device_mut(&id).ok_or_else(Reply::not_found)
 }
 
-fn get(call: &mut Call) -> Reply {
+fn get(call: &mut Call) -> Outcome {
     let fields = call.query("fields").map(str::to_string);
-    reply(device(call).map(|d| Reply::ok(shown(d, fields.as_deref()))))
+    device(call).map(|d| Reply::ok(shown(d, fields.as_deref())))
 }
 
-fn delete(call: &mut Call) -> Reply {
-    reply((|| {
-        let device = device(call)?;
-        if device.get("isExternal") == Some(&Value::Bool(true)) {
-            return Err(Reply::error(
-                501,
-                "cannot delete devices outside of your tailnet",
-            ));
-        }
-        let device = device.clone();
-        remove_device(call.tailnet, &device);
-        Ok(Reply::empty(200))
-    })())
+fn delete(call: &mut Call) -> Outcome {
+    let device = device(call)?;
+    if device.get("isExternal") == Some(&Value::Bool(true)) {
+        return Err(Reply::error(
+            501,
+            "cannot delete devices outside of your tailnet",
+        ));
+    }
+    let device = device.clone();
+    remove_device(call.tailnet, &device);
+    Ok(Reply::empty(200))
 }
 
 /// Removes a device and what hangs off it.
@@ -103,12 +101,10 @@ fn numeric(value: &Value) -> String {
     }
 }
 
-fn expire(call: &mut Call) -> Reply {
+fn expire(call: &mut Call) -> Outcome {
     let now = format_time(call.tailnet.tick());
-    reply(device(call).map(|d| {
-        d.insert("expires".into(), now.into());
-        Reply::empty(200)
-    }))
+    device(call)?.insert("expires".into(), now.into());
+    Ok(Reply::empty(200))
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
@@ -130,33 +126,29 @@ fn routes_of(device: &Object) -> Value {
     })
 }
 
-fn routes(call: &mut Call) -> Reply {
-    reply(device(call).map(|d| Reply::ok(routes_of(d))))
+fn routes(call: &mut Call) -> Outcome {
+    device(call).map(|d| Reply::ok(routes_of(d)))
 }
 
-fn set_routes(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let asked = strings(body.get("routes"));
-        let device = device(call)?;
-        let advertised = strings(device.get("advertisedRoutes"));
-        let enabled: Vec<String> = asked
-            .into_iter()
-            .filter(|r| advertised.contains(r))
-            .collect();
-        device.insert("enabledRoutes".into(), json!(enabled));
-        Ok(Reply::ok(routes_of(device)))
-    })())
+fn set_routes(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let asked = strings(body.get("routes"));
+    let device = device(call)?;
+    let advertised = strings(device.get("advertisedRoutes"));
+    let enabled: Vec<String> = asked
+        .into_iter()
+        .filter(|r| advertised.contains(r))
+        .collect();
+    device.insert("enabledRoutes".into(), json!(enabled));
+    Ok(Reply::ok(routes_of(device)))
 }
 
-fn authorize(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let authorized = body.get("authorized").and_then(Value::as_bool);
-        let device = device(call)?;
-        device.insert("authorized".into(), json!(authorized.unwrap_or(true)));
-        Ok(Reply::done())
-    })())
+fn authorize(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let authorized = body.get("authorized").and_then(Value::as_bool);
+    let device = device(call)?;
+    device.insert("authorized".into(), json!(authorized.unwrap_or(true)));
+    Ok(Reply::done())
 }
 
 /// The tags in `tags` the policy file does not own, as the 400 the API answers (`None`: all
@@ -179,69 +171,61 @@ pub(super) fn unowned(tailnet: &Tailnet, tags: &[String]) -> Option<Reply> {
     })
 }
 
-fn set_tags(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let tags = strings(body.get("tags"));
-        if let Some(refused) = unowned(call.tailnet, &tags) {
-            return Err(refused);
-        }
-        let device = device(call)?;
-        if tags.is_empty() {
-            device.remove("tags");
-        } else {
-            device.insert("tags".into(), json!(tags));
-        }
-        Ok(Reply::done())
-    })())
+fn set_tags(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let tags = strings(body.get("tags"));
+    if let Some(refused) = unowned(call.tailnet, &tags) {
+        return Err(refused);
+    }
+    let device = device(call)?;
+    if tags.is_empty() {
+        device.remove("tags");
+    } else {
+        device.insert("tags".into(), json!(tags));
+    }
+    Ok(Reply::done())
 }
 
-fn update_key(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let disabled = body.get("keyExpiryDisabled").and_then(Value::as_bool);
-        let device = device(call)?;
-        device.insert("keyExpiryDisabled".into(), json!(disabled.unwrap_or(false)));
-        Ok(Reply::done())
-    })())
+fn update_key(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let disabled = body.get("keyExpiryDisabled").and_then(Value::as_bool);
+    let device = device(call)?;
+    device.insert("keyExpiryDisabled".into(), json!(disabled.unwrap_or(false)));
+    Ok(Reply::done())
 }
 
-fn set_ip(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let Some(ipv4) = body.get("ipv4").and_then(Value::as_str) else {
-            return Err(Reply::error(400, "ipv4 is required"));
-        };
-        let device = device(call)?;
-        let mut addresses = strings(device.get("addresses"));
-        match addresses.iter_mut().find(|a| !a.contains(':')) {
-            Some(old) => *old = ipv4.to_string(),
-            None => addresses.insert(0, ipv4.to_string()),
-        }
-        device.insert("addresses".into(), json!(addresses));
-        Ok(Reply::done())
-    })())
+fn set_ip(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let Some(ipv4) = body.get("ipv4").and_then(Value::as_str) else {
+        return Err(Reply::error(400, "ipv4 is required"));
+    };
+    let device = device(call)?;
+    let mut addresses = strings(device.get("addresses"));
+    match addresses.iter_mut().find(|a| !a.contains(':')) {
+        Some(old) => *old = ipv4.to_string(),
+        None => addresses.insert(0, ipv4.to_string()),
+    }
+    device.insert("addresses".into(), json!(addresses));
+    Ok(Reply::done())
 }
 
-fn set_name(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-        let device = device(call)?;
-        let old = device.get("name").and_then(Value::as_str).unwrap_or("");
-        let host = match name {
-            "" => device
-                .get("hostname")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            name => name.to_string(),
-        };
-        let full = match old.split_once('.') {
-            Some((_, domain)) => format!("{host}.{domain}"),
-            None => host,
-        };
-        device.insert("name".into(), json!(full));
-        Ok(Reply::done())
-    })())
+fn set_name(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+    let device = device(call)?;
+    let old = device.get("name").and_then(Value::as_str).unwrap_or("");
+    let host = match name {
+        "" => device
+            .get("hostname")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        name => name.to_string(),
+    };
+    let full = match old.split_once('.') {
+        Some((_, domain)) => format!("{host}.{domain}"),
+        None => host,
+    };
+    device.insert("name".into(), json!(full));
+    Ok(Reply::done())
 }

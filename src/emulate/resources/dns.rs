@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("listDnsNameservers", nameservers),
@@ -46,59 +46,59 @@ fn resolvers(addresses: &Value) -> Value {
     )
 }
 
-fn nameservers(call: &mut Call) -> Reply {
-    Reply::ok(json!({"dns": addresses(&call.tailnet.dns["nameservers"])}))
+fn nameservers(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(
+        json!({"dns": addresses(&call.tailnet.dns["nameservers"])}),
+    ))
 }
 
-fn set_nameservers(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let dns = body.get("dns").cloned().unwrap_or(json!([]));
-        let config = &mut call.tailnet.dns;
-        config.insert("nameservers".into(), resolvers(&dns));
-        // Without a nameserver, MagicDNS goes off (as recorded).
-        if dns.as_array().is_none_or(Vec::is_empty) {
-            config["preferences"]["magicDNS"] = json!(false);
-        }
-        let magic = config["preferences"]["magicDNS"].clone();
-        Ok(Reply::ok(json!({"dns": dns, "magicDNS": magic})))
-    })())
+fn set_nameservers(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let dns = body.get("dns").cloned().unwrap_or(json!([]));
+    let config = &mut call.tailnet.dns;
+    config.insert("nameservers".into(), resolvers(&dns));
+    // Without a nameserver, MagicDNS goes off (as recorded).
+    if dns.as_array().is_none_or(Vec::is_empty) {
+        config["preferences"]["magicDNS"] = json!(false);
+    }
+    let magic = config["preferences"]["magicDNS"].clone();
+    Ok(Reply::ok(json!({"dns": dns, "magicDNS": magic})))
 }
 
-fn preferences(call: &mut Call) -> Reply {
-    Reply::ok(json!({"magicDNS": call.tailnet.dns["preferences"]["magicDNS"]}))
+fn preferences(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(
+        json!({"magicDNS": call.tailnet.dns["preferences"]["magicDNS"]}),
+    ))
 }
 
-fn set_preferences(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let magic = body
-            .get("magicDNS")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let config = &mut call.tailnet.dns;
-        if magic && config["nameservers"].as_array().is_none_or(Vec::is_empty) {
-            return Err(Reply::error(
-                400,
-                "need at least one nameserver to enable MagicDNS",
-            ));
-        }
-        config["preferences"]["magicDNS"] = json!(magic);
-        Ok(Reply::ok(json!({"magicDNS": magic})))
-    })())
+fn set_preferences(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let magic = body
+        .get("magicDNS")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let config = &mut call.tailnet.dns;
+    if magic && config["nameservers"].as_array().is_none_or(Vec::is_empty) {
+        return Err(Reply::error(
+            400,
+            "need at least one nameserver to enable MagicDNS",
+        ));
+    }
+    config["preferences"]["magicDNS"] = json!(magic);
+    Ok(Reply::ok(json!({"magicDNS": magic})))
 }
 
-fn search_paths(call: &mut Call) -> Reply {
-    Reply::ok(json!({"searchPaths": call.tailnet.dns["searchPaths"]}))
+fn search_paths(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(
+        json!({"searchPaths": call.tailnet.dns["searchPaths"]}),
+    ))
 }
 
-fn set_search_paths(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let paths = body.get("searchPaths").cloned().unwrap_or(json!([]));
-        call.tailnet.dns.insert("searchPaths".into(), paths.clone());
-        Ok(Reply::ok(json!({"searchPaths": paths})))
-    })())
+fn set_search_paths(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let paths = body.get("searchPaths").cloned().unwrap_or(json!([]));
+    call.tailnet.dns.insert("searchPaths".into(), paths.clone());
+    Ok(Reply::ok(json!({"searchPaths": paths})))
 }
 
 /// Split DNS as `GET dns/split-dns` shows it: domain to addresses.
@@ -112,63 +112,59 @@ fn split_view(call: &Call) -> Value {
     Value::Object(map)
 }
 
-fn split_dns(call: &mut Call) -> Reply {
-    Reply::ok(split_view(call))
+fn split_dns(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(split_view(call)))
 }
 
 /// Applies a split-DNS body: each domain set to its addresses, or removed by `null`.
-fn apply_split(call: &mut Call, replace: bool) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let config = &mut call.tailnet.dns;
-        if replace || !config["splitDNS"].is_object() {
-            config.insert("splitDNS".into(), json!({}));
+fn apply_split(call: &mut Call, replace: bool) -> Outcome {
+    let body = call.object()?;
+    let config = &mut call.tailnet.dns;
+    if replace || !config["splitDNS"].is_object() {
+        config.insert("splitDNS".into(), json!({}));
+    }
+    let split = config["splitDNS"].as_object_mut().expect("set above");
+    for (domain, value) in body {
+        if value.is_null() {
+            split.remove(&domain);
+        } else {
+            split.insert(domain, resolvers(&value));
         }
-        let split = config["splitDNS"].as_object_mut().expect("set above");
-        for (domain, value) in body {
-            if value.is_null() {
-                split.remove(&domain);
-            } else {
-                split.insert(domain, resolvers(&value));
-            }
-        }
-        Ok(Reply::ok(split_view(call)))
-    })())
+    }
+    Ok(Reply::ok(split_view(call)))
 }
 
-fn update_split_dns(call: &mut Call) -> Reply {
+fn update_split_dns(call: &mut Call) -> Outcome {
     apply_split(call, false)
 }
 
-fn set_split_dns(call: &mut Call) -> Reply {
+fn set_split_dns(call: &mut Call) -> Outcome {
     apply_split(call, true)
 }
 
-fn configuration(call: &mut Call) -> Reply {
-    Reply::ok(Value::Object(call.tailnet.dns.clone()))
+fn configuration(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(Value::Object(call.tailnet.dns.clone())))
 }
 
-fn set_configuration(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let config = &mut call.tailnet.dns;
-        // Checked before anything changes, so the configuration keeps its shape.
-        let shapes: [(&str, Shape); 4] = [
-            ("nameservers", Value::is_array),
-            ("splitDNS", Value::is_object),
-            ("searchPaths", Value::is_array),
-            ("preferences", Value::is_object),
-        ];
-        for (field, shape) in shapes {
-            if body.get(field).is_some_and(|v| !shape(v)) {
-                return Err(Reply::error(400, format!("{field} has the wrong type")));
-            }
+fn set_configuration(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let config = &mut call.tailnet.dns;
+    // Checked before anything changes, so the configuration keeps its shape.
+    let shapes: [(&str, Shape); 4] = [
+        ("nameservers", Value::is_array),
+        ("splitDNS", Value::is_object),
+        ("searchPaths", Value::is_array),
+        ("preferences", Value::is_object),
+    ];
+    for (field, shape) in shapes {
+        if body.get(field).is_some_and(|v| !shape(v)) {
+            return Err(Reply::error(400, format!("{field} has the wrong type")));
         }
-        for (field, _) in shapes {
-            if let Some(value) = body.get(field) {
-                config.insert(field.into(), value.clone());
-            }
+    }
+    for (field, _) in shapes {
+        if let Some(value) = body.get(field) {
+            config.insert(field.into(), value.clone());
         }
-        Ok(Reply::ok(Value::Object(config.clone())))
-    })())
+    }
+    Ok(Reply::ok(Value::Object(config.clone())))
 }

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::devices::unowned;
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, find, find_mut, format_time, parse_time};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -40,7 +40,7 @@ fn shown(key: &Object, now: chrono::DateTime<chrono::Utc>) -> Value {
     Value::Object(key)
 }
 
-fn list(call: &mut Call) -> Reply {
+fn list(call: &mut Call) -> Outcome {
     let keys: Vec<Value> = call
         .tailnet
         .keys
@@ -49,128 +49,119 @@ fn list(call: &mut Call) -> Reply {
         .filter_map(|k| k.get("id"))
         .map(|id| json!({ "id": id }))
         .collect();
-    Reply::ok(json!({ "keys": keys }))
+    Ok(Reply::ok(json!({ "keys": keys })))
 }
 
-fn create(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let kind = body
-            .get("keyType")
-            .and_then(Value::as_str)
-            .unwrap_or("auth")
-            .to_string();
-        let tags: Vec<String> = match kind.as_str() {
-            "auth" => body
-                .get("capabilities")
-                .and_then(|c| c.pointer("/devices/create/tags")),
-            _ => body.get("tags"),
-        }
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-        if kind == "auth"
-            && let Some(refused) = unowned(call.tailnet, &tags)
-        {
-            return Err(refused);
-        }
-        let tailnet = &mut *call.tailnet;
-        let id = tailnet.stable_id('k', 7);
-        let created = tailnet.tick();
-        let mut key = Object::new();
-        key.insert("id".into(), json!(id));
-        if kind == "auth" {
-            let seconds = body
-                .get("expirySeconds")
-                .and_then(Value::as_i64)
-                .filter(|s| *s > 0)
-                .unwrap_or(DEFAULT_EXPIRY_SECONDS);
-            let expires = created + chrono::Duration::seconds(seconds);
-            if let Some(description) = body.get("description") {
-                key.insert("description".into(), description.clone());
-            }
-            key.insert("created".into(), json!(format_time(created)));
-            key.insert("expires".into(), json!(format_time(expires)));
-            key.insert(
-                "capabilities".into(),
-                body.get("capabilities").cloned().unwrap_or(json!({})),
-            );
-            key.insert("keyType".into(), json!("auth"));
-            let secret = tailnet.secret("auth", &id);
-            key.insert("key".into(), json!(secret));
-        } else {
-            key.insert("keyType".into(), json!(kind));
-            if let Some(description) = body.get("description") {
-                key.insert("description".into(), description.clone());
-            }
-            key.insert("created".into(), json!(format_time(created)));
-            key.insert("expires".into(), json!(NEVER));
-            for field in ["scopes", "tags"] {
-                key.insert(field.into(), body.get(field).cloned().unwrap_or(json!([])));
-            }
-            key.insert("userId".into(), json!(tailnet.account.user));
-            for field in ["audience", "issuer", "subject", "customClaimRules"] {
-                if let Some(value) = body.get(field) {
-                    key.insert(field.into(), value.clone());
-                }
-            }
-            if kind == "client" {
-                let secret = tailnet.secret("client", &id);
-                key.insert("key".into(), json!(secret));
-            }
-        }
-        let answer = Value::Object(key.clone());
-        tailnet.keys.push(key);
-        Ok(Reply::ok(answer))
-    })())
-}
-
-fn get(call: &mut Call) -> Reply {
-    let id = call.param("keyId");
-    match find(&call.tailnet.keys, "id", id) {
-        Some(key) => Reply::ok(shown(key, call.tailnet.now)),
-        None => Reply::not_found(),
+fn create(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let kind = body
+        .get("keyType")
+        .and_then(Value::as_str)
+        .unwrap_or("auth")
+        .to_string();
+    let tags: Vec<String> = match kind.as_str() {
+        "auth" => body
+            .get("capabilities")
+            .and_then(|c| c.pointer("/devices/create/tags")),
+        _ => body.get("tags"),
     }
-}
-
-fn delete(call: &mut Call) -> Reply {
-    let id = call.param("keyId").to_string();
-    let now = format_time(call.tailnet.tick());
-    match find_mut(&mut call.tailnet.keys, "id", &id) {
-        Some(key) => {
-            key.entry("revoked").or_insert(json!(now));
-            key.insert("invalid".into(), json!(true));
-            Reply::empty(200)
-        }
-        None => Reply::not_found(),
+    .and_then(Value::as_array)
+    .map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default();
+    if kind == "auth"
+        && let Some(refused) = unowned(call.tailnet, &tags)
+    {
+        return Err(refused);
     }
-}
-
-fn set(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let id = call.param("keyId").to_string();
-        let now = format_time(call.tailnet.tick());
-        let current = call.tailnet.now;
-        let key = find_mut(&mut call.tailnet.keys, "id", &id).ok_or_else(Reply::not_found)?;
-        for field in [
-            "description",
-            "scopes",
-            "tags",
-            "audience",
-            "issuer",
-            "subject",
-        ] {
+    let tailnet = &mut *call.tailnet;
+    let id = tailnet.stable_id('k', 7);
+    let created = tailnet.tick();
+    let mut key = Object::new();
+    key.insert("id".into(), json!(id));
+    if kind == "auth" {
+        let seconds = body
+            .get("expirySeconds")
+            .and_then(Value::as_i64)
+            .filter(|s| *s > 0)
+            .unwrap_or(DEFAULT_EXPIRY_SECONDS);
+        let expires = created + chrono::Duration::seconds(seconds);
+        if let Some(description) = body.get("description") {
+            key.insert("description".into(), description.clone());
+        }
+        key.insert("created".into(), json!(format_time(created)));
+        key.insert("expires".into(), json!(format_time(expires)));
+        key.insert(
+            "capabilities".into(),
+            body.get("capabilities").cloned().unwrap_or(json!({})),
+        );
+        key.insert("keyType".into(), json!("auth"));
+        let secret = tailnet.secret("auth", &id);
+        key.insert("key".into(), json!(secret));
+    } else {
+        key.insert("keyType".into(), json!(kind));
+        if let Some(description) = body.get("description") {
+            key.insert("description".into(), description.clone());
+        }
+        key.insert("created".into(), json!(format_time(created)));
+        key.insert("expires".into(), json!(NEVER));
+        for field in ["scopes", "tags"] {
+            key.insert(field.into(), body.get(field).cloned().unwrap_or(json!([])));
+        }
+        key.insert("userId".into(), json!(tailnet.account.user));
+        for field in ["audience", "issuer", "subject", "customClaimRules"] {
             if let Some(value) = body.get(field) {
                 key.insert(field.into(), value.clone());
             }
         }
-        key.insert("updated".into(), json!(now));
-        Ok(Reply::ok(shown(key, current)))
-    })())
+        if kind == "client" {
+            let secret = tailnet.secret("client", &id);
+            key.insert("key".into(), json!(secret));
+        }
+    }
+    let answer = Value::Object(key.clone());
+    tailnet.keys.push(key);
+    Ok(Reply::ok(answer))
+}
+
+fn get(call: &mut Call) -> Outcome {
+    let id = call.param("keyId");
+    find(&call.tailnet.keys, "id", id)
+        .map(|key| Reply::ok(shown(key, call.tailnet.now)))
+        .ok_or_else(Reply::not_found)
+}
+
+fn delete(call: &mut Call) -> Outcome {
+    let id = call.param("keyId").to_string();
+    let now = format_time(call.tailnet.tick());
+    let key = find_mut(&mut call.tailnet.keys, "id", &id).ok_or_else(Reply::not_found)?;
+    key.entry("revoked").or_insert(json!(now));
+    key.insert("invalid".into(), json!(true));
+    Ok(Reply::empty(200))
+}
+
+fn set(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let id = call.param("keyId").to_string();
+    let now = format_time(call.tailnet.tick());
+    let current = call.tailnet.now;
+    let key = find_mut(&mut call.tailnet.keys, "id", &id).ok_or_else(Reply::not_found)?;
+    for field in [
+        "description",
+        "scopes",
+        "tags",
+        "audience",
+        "issuer",
+        "subject",
+    ] {
+        if let Some(value) = body.get(field) {
+            key.insert(field.into(), value.clone());
+        }
+    }
+    key.insert("updated".into(), json!(now));
+    Ok(Reply::ok(shown(key, current)))
 }

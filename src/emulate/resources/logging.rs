@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, parse_time};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -52,65 +52,59 @@ fn within(
         .collect()
 }
 
-fn audit_logs(call: &mut Call) -> Reply {
-    reply((|| {
-        let range = range(call)?;
-        let mut logs = within(&call.tailnet.configuration_logs, "eventTime", range);
-        if let Some(event) = call.query("event") {
-            let (target, action) = event.split_once('.').unwrap_or((event, ""));
-            logs.retain(|log| {
-                log.get("target")
-                    .and_then(|t| t.get("type"))
-                    .and_then(Value::as_str)
-                    == Some(target)
-                    && (action.is_empty()
-                        || log.get("action").and_then(Value::as_str) == Some(action))
-            });
-        }
-        Ok(Reply::ok(json!({
-            "version": "1.1",
-            "tailnet": call.tailnet.name,
-            "logs": logs,
-        })))
-    })())
-}
-
-fn network_logs(call: &mut Call) -> Reply {
-    reply((|| {
-        let range = range(call)?;
-        let logs = within(&call.tailnet.network_logs, "logged", range);
-        Ok(Reply::ok(json!({ "logs": logs })))
-    })())
-}
-
-fn stream(call: &mut Call) -> Reply {
-    match call.tailnet.log_streams.get(call.param("logType")) {
-        Some(config) => Reply::ok(Value::Object(config.clone())),
-        None => Reply::not_found(),
+fn audit_logs(call: &mut Call) -> Outcome {
+    let range = range(call)?;
+    let mut logs = within(&call.tailnet.configuration_logs, "eventTime", range);
+    if let Some(event) = call.query("event") {
+        let (target, action) = event.split_once('.').unwrap_or((event, ""));
+        logs.retain(|log| {
+            log.get("target")
+                .and_then(|t| t.get("type"))
+                .and_then(Value::as_str)
+                == Some(target)
+                && (action.is_empty() || log.get("action").and_then(Value::as_str) == Some(action))
+        });
     }
+    Ok(Reply::ok(json!({
+        "version": "1.1",
+        "tailnet": call.tailnet.name,
+        "logs": logs,
+    })))
 }
 
-fn set_stream(call: &mut Call) -> Reply {
-    reply((|| {
-        let mut body = call.object()?;
-        let kind = call.param("logType").to_string();
-        body.remove("token");
-        let mut config = Object::new();
-        config.insert("logType".into(), json!(kind));
-        config.extend(body);
-        call.tailnet.tick();
-        call.tailnet.log_streams.insert(kind, config);
-        Ok(Reply::done())
-    })())
+fn network_logs(call: &mut Call) -> Outcome {
+    let range = range(call)?;
+    let logs = within(&call.tailnet.network_logs, "logged", range);
+    Ok(Reply::ok(json!({ "logs": logs })))
 }
 
-fn stream_status(call: &mut Call) -> Reply {
+fn stream(call: &mut Call) -> Outcome {
+    call.tailnet
+        .log_streams
+        .get(call.param("logType"))
+        .map(|config| Reply::ok(Value::Object(config.clone())))
+        .ok_or_else(Reply::not_found)
+}
+
+fn set_stream(call: &mut Call) -> Outcome {
+    let mut body = call.object()?;
+    let kind = call.param("logType").to_string();
+    body.remove("token");
+    let mut config = Object::new();
+    config.insert("logType".into(), json!(kind));
+    config.extend(body);
+    call.tailnet.tick();
+    call.tailnet.log_streams.insert(kind, config);
+    Ok(Reply::done())
+}
+
+fn stream_status(call: &mut Call) -> Outcome {
     let kind = call.param("logType").to_string();
     if !call.tailnet.log_streams.contains_key(&kind) {
-        return Reply::not_found();
+        return Err(Reply::not_found());
     }
     let now = crate::emulate::state::format_time(call.tailnet.now);
-    Reply::ok(json!({
+    Ok(Reply::ok(json!({
         "lastActivity": now,
         "lastError": "",
         "maxBodySize": 524288,
@@ -123,21 +117,22 @@ fn stream_status(call: &mut Call) -> Reply {
         "rateEntriesSent": 0,
         "rateTotalRequests": 0,
         "rateFailedRequests": 0,
-    }))
+    })))
 }
 
-fn disable_stream(call: &mut Call) -> Reply {
+fn disable_stream(call: &mut Call) -> Outcome {
     let kind = call.param("logType").to_string();
-    match call.tailnet.log_streams.remove(&kind) {
-        Some(_) => Reply::done(),
-        None => Reply::not_found(),
-    }
+    call.tailnet
+        .log_streams
+        .remove(&kind)
+        .map(|_| Reply::done())
+        .ok_or_else(Reply::not_found)
 }
 
 /// The AWS account Tailscale streams logs from, as recorded.
 const TAILSCALE_AWS_ACCOUNT: &str = "001234567890";
 
-fn aws_external_id(call: &mut Call) -> Reply {
+fn aws_external_id(call: &mut Call) -> Outcome {
     let tailnet = &mut *call.tailnet;
     let hex = tailnet.hex();
     let id = format!(
@@ -149,24 +144,24 @@ fn aws_external_id(call: &mut Call) -> Reply {
         &hex[20..32]
     );
     tailnet.aws_external_ids.push(id.clone());
-    Reply::ok(json!({"externalId": id, "tailscaleAwsAccountId": TAILSCALE_AWS_ACCOUNT}))
+    Ok(Reply::ok(
+        json!({"externalId": id, "tailscaleAwsAccountId": TAILSCALE_AWS_ACCOUNT}),
+    ))
 }
 
-fn validate_aws(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let id = call.param("id").to_string();
-        let tailnet = &*call.tailnet;
-        if !tailnet.aws_external_ids.contains(&id) {
-            return Err(Reply::not_found());
-        }
-        let role = body.get("roleArn").and_then(Value::as_str).unwrap_or("");
-        if !tailnet.aws_trusted_roles.iter().any(|r| r == role) {
-            return Err(Reply::error(
-                422,
-                format!("Tailscale could not assume role {role} with external id {id}"),
-            ));
-        }
-        Ok(Reply::done())
-    })())
+fn validate_aws(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let id = call.param("id").to_string();
+    let tailnet = &*call.tailnet;
+    if !tailnet.aws_external_ids.contains(&id) {
+        return Err(Reply::not_found());
+    }
+    let role = body.get("roleArn").and_then(Value::as_str).unwrap_or("");
+    if !tailnet.aws_trusted_roles.iter().any(|r| r == role) {
+        return Err(Reply::error(
+            422,
+            format!("Tailscale could not assume role {role} with external id {id}"),
+        ));
+    }
+    Ok(Reply::done())
 }

@@ -8,7 +8,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, find, find_mut, remove};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -39,13 +39,13 @@ fn credentials(call: &Call) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-fn token(call: &mut Call) -> Reply {
+fn token(call: &mut Call) -> Outcome {
     let refused = Reply::json(
         401,
         json!({"error": "invalid_client", "error_description": "unknown client"}),
     );
     let Some((id, secret)) = credentials(call) else {
-        return refused;
+        return Err(refused);
     };
     let client = call.tailnet.keys.iter().find(|k| {
         k.get("id").and_then(Value::as_str) == Some(&id)
@@ -54,7 +54,7 @@ fn token(call: &mut Call) -> Reply {
     });
     let Some(client) = client.filter(|c| c.get("key").and_then(Value::as_str) == Some(&secret))
     else {
-        return refused;
+        return Err(refused);
     };
     let scopes: Vec<&str> = client
         .get("scopes")
@@ -65,16 +65,16 @@ fn token(call: &mut Call) -> Reply {
         .collect();
     let scope = scopes.join(" ");
     let token = format!("tskey-access-{id}-{}", call.tailnet.hex());
-    Reply::ok(json!({
+    Ok(Reply::ok(json!({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME,
         "scope": scope,
-    }))
+    })))
 }
 
-fn list_apps(call: &mut Call) -> Reply {
-    Reply::ok(json!({"oauthApps": call.tailnet.oauth_apps}))
+fn list_apps(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(json!({"oauthApps": call.tailnet.oauth_apps})))
 }
 
 /// The fields of an app a create or update sets.
@@ -86,67 +86,61 @@ const APP_FIELDS: &[&str] = &[
     "allowedNodeAttributes",
 ];
 
-fn create_app(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-        let tailnet = &mut *call.tailnet;
-        if find(&tailnet.oauth_apps, "name", name).is_some() {
-            return Err(Reply::error(
-                400,
-                format!("an OAuth app named {name} already exists"),
-            ));
-        }
-        let id = tailnet.stable_id('a', 7);
-        let now = tailnet.stamp();
-        let mut app = Object::new();
-        app.insert("id".into(), json!(id));
-        for field in APP_FIELDS {
-            let value = body.get(*field).cloned();
-            let value = match *field {
-                "redirectURIs" | "scopes" | "allowedNodeAttributes" => value.or(Some(json!([]))),
-                _ => value,
-            };
-            if let Some(value) = value {
-                app.insert((*field).into(), value);
-            }
-        }
-        app.insert("created".into(), json!(now));
-        app.insert("updated".into(), json!(now));
-        tailnet.oauth_apps.push(app.clone());
-        let secret = tailnet.secret("client", &id);
-        app.insert("clientSecret".into(), json!(secret));
-        Ok(Reply::ok(Value::Object(app)))
-    })())
-}
-
-fn get_app(call: &mut Call) -> Reply {
-    match find(&call.tailnet.oauth_apps, "id", call.param("appId")) {
-        Some(app) => Reply::ok(Value::Object(app.clone())),
-        None => Reply::not_found(),
+fn create_app(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+    let tailnet = &mut *call.tailnet;
+    if find(&tailnet.oauth_apps, "name", name).is_some() {
+        return Err(Reply::error(
+            400,
+            format!("an OAuth app named {name} already exists"),
+        ));
     }
-}
-
-fn update_app(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let id = call.param("appId").to_string();
-        let now = call.tailnet.stamp();
-        let app = find_mut(&mut call.tailnet.oauth_apps, "id", &id).ok_or_else(Reply::not_found)?;
-        for field in APP_FIELDS {
-            if let Some(value) = body.get(*field) {
-                app.insert((*field).into(), value.clone());
-            }
+    let id = tailnet.stable_id('a', 7);
+    let now = tailnet.stamp();
+    let mut app = Object::new();
+    app.insert("id".into(), json!(id));
+    for field in APP_FIELDS {
+        let value = body.get(*field).cloned();
+        let value = match *field {
+            "redirectURIs" | "scopes" | "allowedNodeAttributes" => value.or(Some(json!([]))),
+            _ => value,
+        };
+        if let Some(value) = value {
+            app.insert((*field).into(), value);
         }
-        app.insert("updated".into(), json!(now));
-        Ok(Reply::ok(Value::Object(app.clone())))
-    })())
+    }
+    app.insert("created".into(), json!(now));
+    app.insert("updated".into(), json!(now));
+    tailnet.oauth_apps.push(app.clone());
+    let secret = tailnet.secret("client", &id);
+    app.insert("clientSecret".into(), json!(secret));
+    Ok(Reply::ok(Value::Object(app)))
 }
 
-fn delete_app(call: &mut Call) -> Reply {
+fn get_app(call: &mut Call) -> Outcome {
+    find(&call.tailnet.oauth_apps, "id", call.param("appId"))
+        .map(|app| Reply::ok(Value::Object(app.clone())))
+        .ok_or_else(Reply::not_found)
+}
+
+fn update_app(call: &mut Call) -> Outcome {
+    let body = call.object()?;
     let id = call.param("appId").to_string();
-    match remove(&mut call.tailnet.oauth_apps, "id", &id) {
-        true => Reply::done(),
-        false => Reply::not_found(),
+    let now = call.tailnet.stamp();
+    let app = find_mut(&mut call.tailnet.oauth_apps, "id", &id).ok_or_else(Reply::not_found)?;
+    for field in APP_FIELDS {
+        if let Some(value) = body.get(*field) {
+            app.insert((*field).into(), value.clone());
+        }
     }
+    app.insert("updated".into(), json!(now));
+    Ok(Reply::ok(Value::Object(app.clone())))
+}
+
+fn delete_app(call: &mut Call) -> Outcome {
+    let id = call.param("appId").to_string();
+    remove(&mut call.tailnet.oauth_apps, "id", &id)
+        .then(Reply::done)
+        .ok_or_else(Reply::not_found)
 }

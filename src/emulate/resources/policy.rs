@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::body::{Body, parse_hujson};
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("getPolicyFile", get),
@@ -50,8 +50,8 @@ fn answer(call: &Call) -> Reply {
     reply.with_header("etag", tag)
 }
 
-fn get(call: &mut Call) -> Reply {
-    answer(call)
+fn get(call: &mut Call) -> Outcome {
+    Ok(answer(call))
 }
 
 /// The text of a policy in a request body, checked to parse.
@@ -69,20 +69,18 @@ fn policy_text(call: &Call) -> Result<String, Reply> {
     }
 }
 
-fn set(call: &mut Call) -> Reply {
-    reply((|| {
-        if let Some(expected) = call.header("if-match")
-            && expected != "ts-default"
-            && expected != "\"ts-default\""
-            && expected != etag(&call.tailnet.policy)
-        {
-            return Err(Reply::error(412, "precondition failed, invalid old hash"));
-        }
-        let text = policy_text(call)?;
-        call.tailnet.tick();
-        call.tailnet.policy = text;
-        Ok(answer(call))
-    })())
+fn set(call: &mut Call) -> Outcome {
+    if let Some(expected) = call.header("if-match")
+        && expected != "ts-default"
+        && expected != "\"ts-default\""
+        && expected != etag(&call.tailnet.policy)
+    {
+        return Err(Reply::error(412, "precondition failed, invalid old hash"));
+    }
+    let text = policy_text(call)?;
+    call.tailnet.tick();
+    call.tailnet.policy = text;
+    Ok(answer(call))
 }
 
 /// Whether rule source `src` covers `user` under `policy`'s groups.
@@ -101,60 +99,56 @@ fn covers(policy: &Value, src: &str, user: &str) -> bool {
     }
 }
 
-fn preview(call: &mut Call) -> Reply {
-    reply((|| {
-        let text = policy_text(call)?;
-        let policy = parse_hujson(&text).unwrap_or(Value::Null);
-        let kind = call.query("type").unwrap_or("user").to_string();
-        let target = call.query("previewFor").unwrap_or("").to_string();
-        // The 0-based line of each rule: the lines holding an "action" key, in order.
-        let lines: Vec<usize> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.contains("\"action\""))
-            .map(|(i, _)| i)
-            .collect();
-        let strings = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        };
-        let mut matches = Vec::new();
-        for (i, rule) in policy["acls"].as_array().into_iter().flatten().enumerate() {
-            let src = strings(&rule["src"]);
-            let dst = strings(&rule["dst"]);
-            let hit = match kind.as_str() {
-                "user" => src.iter().any(|s| covers(&policy, s, &target)),
-                _ => {
-                    let port = target.rsplit(':').next().unwrap_or("");
-                    dst.iter()
-                        .any(|d| d.ends_with(":*") || d.rsplit(':').next() == Some(port))
-                }
-            };
-            if hit {
-                matches.push(json!({
-                    "users": src,
-                    "ports": dst,
-                    "lineNumber": lines.get(i).copied().unwrap_or(0),
-                }));
+fn preview(call: &mut Call) -> Outcome {
+    let text = policy_text(call)?;
+    let policy = parse_hujson(&text).unwrap_or(Value::Null);
+    let kind = call.query("type").unwrap_or("user").to_string();
+    let target = call.query("previewFor").unwrap_or("").to_string();
+    // The 0-based line of each rule: the lines holding an "action" key, in order.
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"action\""))
+        .map(|(i, _)| i)
+        .collect();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()
+    };
+    let mut matches = Vec::new();
+    for (i, rule) in policy["acls"].as_array().into_iter().flatten().enumerate() {
+        let src = strings(&rule["src"]);
+        let dst = strings(&rule["dst"]);
+        let hit = match kind.as_str() {
+            "user" => src.iter().any(|s| covers(&policy, s, &target)),
+            _ => {
+                let port = target.rsplit(':').next().unwrap_or("");
+                dst.iter()
+                    .any(|d| d.ends_with(":*") || d.rsplit(':').next() == Some(port))
             }
+        };
+        if hit {
+            matches.push(json!({
+                "users": src,
+                "ports": dst,
+                "lineNumber": lines.get(i).copied().unwrap_or(0),
+            }));
         }
-        Ok(Reply::ok(
-            json!({"matches": matches, "type": kind, "previewFor": target}),
-        ))
-    })())
+    }
+    Ok(Reply::ok(
+        json!({"matches": matches, "type": kind, "previewFor": target}),
+    ))
 }
 
-fn validate(call: &mut Call) -> Reply {
-    reply((|| {
-        // A body that is an array is a list of tests to run against the current policy; the
-        // emulator does not run tests, so both forms pass once they parse.
-        if !matches!(call.request.body, Body::Json(Value::Array(_))) {
-            policy_text(call)?;
-        }
-        Ok(Reply::done())
-    })())
+fn validate(call: &mut Call) -> Outcome {
+    // A body that is an array is a list of tests to run against the current policy; the
+    // emulator does not run tests, so both forms pass once they parse.
+    if !matches!(call.request.body, Body::Json(Value::Array(_))) {
+        policy_text(call)?;
+    }
+    Ok(Reply::done())
 }

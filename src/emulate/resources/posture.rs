@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, Tailnet, find, find_mut, format_time, parse_time, remove};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -43,11 +43,9 @@ fn entry<'t>(tailnet: &'t mut Tailnet, node: &str) -> &'t mut Object {
     entry
 }
 
-fn attributes(call: &mut Call) -> Reply {
-    let Some(node) = node_id(call.tailnet, call.param("deviceId")) else {
-        return Reply::not_found();
-    };
-    Reply::ok(Value::Object(entry(call.tailnet, &node).clone()))
+fn attributes(call: &mut Call) -> Outcome {
+    let node = node_id(call.tailnet, call.param("deviceId")).ok_or_else(Reply::not_found)?;
+    Ok(Reply::ok(Value::Object(entry(call.tailnet, &node).clone())))
 }
 
 /// Sets (or with `None` deletes) one attribute of `node`.
@@ -75,56 +73,52 @@ fn put(tailnet: &mut Tailnet, node: &str, key: &str, update: Option<&Value>) {
     }
 }
 
-fn set_attribute(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.json()?;
-        let node = node_id(call.tailnet, call.param("deviceId")).ok_or_else(Reply::not_found)?;
-        let key = call.param("attributeKey").to_string();
-        put(call.tailnet, &node, &key, Some(&body));
-        Ok(Reply::done())
-    })())
+fn set_attribute(call: &mut Call) -> Outcome {
+    let body = call.json()?;
+    let node = node_id(call.tailnet, call.param("deviceId")).ok_or_else(Reply::not_found)?;
+    let key = call.param("attributeKey").to_string();
+    put(call.tailnet, &node, &key, Some(&body));
+    Ok(Reply::done())
 }
 
-fn delete_attribute(call: &mut Call) -> Reply {
-    let Some(node) = node_id(call.tailnet, call.param("deviceId")) else {
-        return Reply::not_found();
-    };
+fn delete_attribute(call: &mut Call) -> Outcome {
+    let node = node_id(call.tailnet, call.param("deviceId")).ok_or_else(Reply::not_found)?;
     let key = call.param("attributeKey").to_string();
     put(call.tailnet, &node, &key, None);
-    Reply::done()
+    Ok(Reply::done())
 }
 
-fn batch(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let nodes = body
-            .get("nodes")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        // Every device first, so that a batch naming an unknown one changes nothing.
-        let mut resolved = Vec::new();
-        for (id, updates) in nodes {
-            let node = node_id(call.tailnet, &id)
-                .ok_or_else(|| Reply::error(400, format!("unknown device {id}")))?;
-            resolved.push((node, updates));
+fn batch(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let nodes = body
+        .get("nodes")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // Every device first, so that a batch naming an unknown one changes nothing.
+    let mut resolved = Vec::new();
+    for (id, updates) in nodes {
+        let node = node_id(call.tailnet, &id)
+            .ok_or_else(|| Reply::error(400, format!("unknown device {id}")))?;
+        resolved.push((node, updates));
+    }
+    for (node, updates) in resolved {
+        for (key, update) in updates.as_object().into_iter().flatten() {
+            put(
+                call.tailnet,
+                &node,
+                key,
+                Some(update).filter(|u| !u.is_null()),
+            );
         }
-        for (node, updates) in resolved {
-            for (key, update) in updates.as_object().into_iter().flatten() {
-                put(
-                    call.tailnet,
-                    &node,
-                    key,
-                    Some(update).filter(|u| !u.is_null()),
-                );
-            }
-        }
-        Ok(Reply::empty(200))
-    })())
+    }
+    Ok(Reply::empty(200))
 }
 
-fn list_integrations(call: &mut Call) -> Reply {
-    Reply::ok(json!({"integrations": call.tailnet.posture_integrations}))
+fn list_integrations(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(
+        json!({"integrations": call.tailnet.posture_integrations}),
+    ))
 }
 
 /// The fields of an integration a create or update sets (never `clientSecret`).
@@ -139,67 +133,61 @@ fn status(now: &str, hosts: u64) -> Value {
     })
 }
 
-fn create_integration(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let provider = body.get("provider").and_then(Value::as_str).unwrap_or("");
-        let tailnet = &mut *call.tailnet;
-        if find(&tailnet.posture_integrations, "provider", provider).is_some() {
-            return Err(Reply::error(
-                409,
-                format!("an integration with provider {provider} already exists"),
-            ));
-        }
-        let id = tailnet.stable_id('p', 12);
-        let now = tailnet.stamp();
-        let mut integration = Object::new();
-        integration.insert("id".into(), json!(id));
-        for field in FIELDS {
-            if let Some(value) = body.get(*field) {
-                integration.insert((*field).into(), value.clone());
-            }
-        }
-        integration.insert("configUpdated".into(), json!(now));
-        integration.insert("status".into(), status(&now, 0));
-        tailnet.posture_integrations.push(integration.clone());
-        Ok(Reply::ok(Value::Object(integration)))
-    })())
-}
-
-fn get_integration(call: &mut Call) -> Reply {
-    match find(&call.tailnet.posture_integrations, "id", call.param("id")) {
-        Some(integration) => Reply::ok(Value::Object(integration.clone())),
-        None => Reply::not_found(),
+fn create_integration(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let provider = body.get("provider").and_then(Value::as_str).unwrap_or("");
+    let tailnet = &mut *call.tailnet;
+    if find(&tailnet.posture_integrations, "provider", provider).is_some() {
+        return Err(Reply::error(
+            409,
+            format!("an integration with provider {provider} already exists"),
+        ));
     }
-}
-
-fn update_integration(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let id = call.param("id").to_string();
-        let now = call.tailnet.stamp();
-        let integration = find_mut(&mut call.tailnet.posture_integrations, "id", &id)
-            .ok_or_else(Reply::not_found)?;
-        for field in FIELDS {
-            if let Some(value) = body.get(*field) {
-                integration.insert((*field).into(), value.clone());
-            }
+    let id = tailnet.stable_id('p', 12);
+    let now = tailnet.stamp();
+    let mut integration = Object::new();
+    integration.insert("id".into(), json!(id));
+    for field in FIELDS {
+        if let Some(value) = body.get(*field) {
+            integration.insert((*field).into(), value.clone());
         }
-        integration.insert("configUpdated".into(), json!(now));
-        let hosts = integration
-            .get("status")
-            .and_then(|s| s.get("providerHostCount"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        integration.insert("status".into(), status(&now, hosts));
-        Ok(Reply::ok(Value::Object(integration.clone())))
-    })())
+    }
+    integration.insert("configUpdated".into(), json!(now));
+    integration.insert("status".into(), status(&now, 0));
+    tailnet.posture_integrations.push(integration.clone());
+    Ok(Reply::ok(Value::Object(integration)))
 }
 
-fn delete_integration(call: &mut Call) -> Reply {
+fn get_integration(call: &mut Call) -> Outcome {
+    find(&call.tailnet.posture_integrations, "id", call.param("id"))
+        .map(|integration| Reply::ok(Value::Object(integration.clone())))
+        .ok_or_else(Reply::not_found)
+}
+
+fn update_integration(call: &mut Call) -> Outcome {
+    let body = call.object()?;
     let id = call.param("id").to_string();
-    match remove(&mut call.tailnet.posture_integrations, "id", &id) {
-        true => Reply::done(),
-        false => Reply::not_found(),
+    let now = call.tailnet.stamp();
+    let integration =
+        find_mut(&mut call.tailnet.posture_integrations, "id", &id).ok_or_else(Reply::not_found)?;
+    for field in FIELDS {
+        if let Some(value) = body.get(*field) {
+            integration.insert((*field).into(), value.clone());
+        }
     }
+    integration.insert("configUpdated".into(), json!(now));
+    let hosts = integration
+        .get("status")
+        .and_then(|s| s.get("providerHostCount"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    integration.insert("status".into(), status(&now, hosts));
+    Ok(Reply::ok(Value::Object(integration.clone())))
+}
+
+fn delete_integration(call: &mut Call) -> Outcome {
+    let id = call.param("id").to_string();
+    remove(&mut call.tailnet.posture_integrations, "id", &id)
+        .then(Reply::done)
+        .ok_or_else(Reply::not_found)
 }

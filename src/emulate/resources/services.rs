@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, Tailnet, find, find_mut, remove};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
@@ -26,67 +26,64 @@ fn not_found() -> Reply {
     Reply::error(404, "service not found")
 }
 
-fn list(call: &mut Call) -> Reply {
-    Reply::ok(json!({"vipServices": call.tailnet.services}))
+fn list(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(json!({"vipServices": call.tailnet.services})))
 }
 
-fn get(call: &mut Call) -> Reply {
-    match find(&call.tailnet.services, "name", call.param("serviceName")) {
-        Some(service) => Reply::ok(Value::Object(service.clone())),
-        None => not_found(),
+fn get(call: &mut Call) -> Outcome {
+    find(&call.tailnet.services, "name", call.param("serviceName"))
+        .map(|service| Reply::ok(Value::Object(service.clone())))
+        .ok_or_else(not_found)
+}
+
+fn put(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let name = call.param("serviceName").to_string();
+    let given = body
+        .get("addrs")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    let tailnet = &mut *call.tailnet;
+    let exists = find(&tailnet.services, "name", &name).is_some();
+    if exists && !given {
+        return Err(Reply::error(
+            400,
+            "addrs must be given when updating a service",
+        ));
     }
+    let mut service = Object::new();
+    for field in FIELDS {
+        if let Some(value) = body.get(*field) {
+            service.insert((*field).into(), value.clone());
+        }
+    }
+    service.insert("name".into(), json!(name));
+    if !given {
+        let n = tailnet.counter % 250 + 2;
+        tailnet.counter += 1;
+        service.insert(
+            "addrs".into(),
+            json!([
+                format!("100.100.41.{n}"),
+                format!("fd7a:115c:a1e0::8e01:29{n:02x}")
+            ]),
+        );
+    }
+    tailnet.tick();
+    match find_mut(&mut tailnet.services, "name", &name) {
+        Some(old) => *old = service.clone(),
+        None => tailnet.services.push(service.clone()),
+    }
+    Ok(Reply::ok(Value::Object(service)))
 }
 
-fn put(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let name = call.param("serviceName").to_string();
-        let given = body
-            .get("addrs")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        let tailnet = &mut *call.tailnet;
-        let exists = find(&tailnet.services, "name", &name).is_some();
-        if exists && !given {
-            return Err(Reply::error(
-                400,
-                "addrs must be given when updating a service",
-            ));
-        }
-        let mut service = Object::new();
-        for field in FIELDS {
-            if let Some(value) = body.get(*field) {
-                service.insert((*field).into(), value.clone());
-            }
-        }
-        service.insert("name".into(), json!(name));
-        if !given {
-            let n = tailnet.counter % 250 + 2;
-            tailnet.counter += 1;
-            service.insert(
-                "addrs".into(),
-                json!([
-                    format!("100.100.41.{n}"),
-                    format!("fd7a:115c:a1e0::8e01:29{n:02x}")
-                ]),
-            );
-        }
-        tailnet.tick();
-        match find_mut(&mut tailnet.services, "name", &name) {
-            Some(old) => *old = service.clone(),
-            None => tailnet.services.push(service.clone()),
-        }
-        Ok(Reply::ok(Value::Object(service)))
-    })())
-}
-
-fn delete(call: &mut Call) -> Reply {
+fn delete(call: &mut Call) -> Outcome {
     let name = call.param("serviceName").to_string();
     if !remove(&mut call.tailnet.services, "name", &name) {
-        return not_found();
+        return Err(not_found());
     }
     call.tailnet.service_approvals.remove(&name);
-    Reply::done()
+    Ok(Reply::done())
 }
 
 /// The node ids of the devices hosting service `service`.
@@ -118,11 +115,9 @@ fn approved(tailnet: &Tailnet, service: &str, node: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn hosts(call: &mut Call) -> Reply {
+fn hosts(call: &mut Call) -> Outcome {
     let name = call.param("serviceName");
-    let Some(service) = find(&call.tailnet.services, "name", name) else {
-        return not_found();
-    };
+    let service = find(&call.tailnet.services, "name", name).ok_or_else(not_found)?;
     let hosts: Vec<Value> = host_ids(call.tailnet, service)
         .into_iter()
         .map(|node| {
@@ -133,7 +128,7 @@ fn hosts(call: &mut Call) -> Reply {
             json!({"nodeId": node, "approvalLevel": level, "configured": "ready"})
         })
         .collect();
-    Reply::ok(json!({ "hosts": hosts }))
+    Ok(Reply::ok(json!({ "hosts": hosts })))
 }
 
 /// The node id of the `deviceId` parameter, if the device is in the tailnet.
@@ -145,38 +140,36 @@ fn node(call: &Call) -> Option<String> {
         .map(str::to_string)
 }
 
-fn approval(call: &mut Call) -> Reply {
+fn approval(call: &mut Call) -> Outcome {
     let name = call.param("serviceName");
     if find(&call.tailnet.services, "name", name).is_none() {
-        return not_found();
+        return Err(not_found());
     }
-    let Some(node) = node(call) else {
-        return Reply::not_found();
-    };
+    let node = node(call).ok_or_else(Reply::not_found)?;
     let approved = approved(call.tailnet, name, &node);
-    Reply::ok(json!({"approved": approved, "autoApproved": false}))
+    Ok(Reply::ok(
+        json!({"approved": approved, "autoApproved": false}),
+    ))
 }
 
-fn set_approval(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let name = call.param("serviceName").to_string();
-        if find(&call.tailnet.services, "name", &name).is_none() {
-            return Err(not_found());
-        }
-        let node = node(call).ok_or_else(Reply::not_found)?;
-        let approved = body
-            .get("approved")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        call.tailnet.tick();
-        call.tailnet
-            .service_approvals
-            .entry(name)
-            .or_default()
-            .insert(node, approved);
-        Ok(Reply::ok(
-            json!({"approved": approved, "autoApproved": false}),
-        ))
-    })())
+fn set_approval(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let name = call.param("serviceName").to_string();
+    if find(&call.tailnet.services, "name", &name).is_none() {
+        return Err(not_found());
+    }
+    let node = node(call).ok_or_else(Reply::not_found)?;
+    let approved = body
+        .get("approved")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    call.tailnet.tick();
+    call.tailnet
+        .service_approvals
+        .entry(name)
+        .or_default()
+        .insert(node, approved);
+    Ok(Reply::ok(
+        json!({"approved": approved, "autoApproved": false}),
+    ))
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emulate::call::{Call, Handler, Reply, reply};
+use crate::emulate::call::{Call, Handler, Outcome, Reply};
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("getTailnetSettings", get),
@@ -15,8 +15,8 @@ pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("resendContactVerificationEmail", resend),
 ];
 
-fn get(call: &mut Call) -> Reply {
-    Reply::ok(Value::Object(call.tailnet.settings.clone()))
+fn get(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(Value::Object(call.tailnet.settings.clone())))
 }
 
 /// How the API names a setting in its refusal ("regionalRoutingOn": "regional routing").
@@ -34,58 +34,59 @@ fn spoken(setting: &str) -> String {
     words
 }
 
-fn update(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let tailnet = &mut *call.tailnet;
-        if let Some(setting) = tailnet
-            .unavailable_settings
-            .iter()
-            .find(|s| body.get(s.as_str()) == Some(&json!(true)))
-        {
-            return Err(Reply::error(
-                400,
-                format!("{} is not available on your plan", spoken(setting)),
-            ));
-        }
-        for (name, value) in body {
-            tailnet.settings.insert(name, value);
-        }
-        Ok(Reply::ok(Value::Object(tailnet.settings.clone())))
-    })())
-}
-
-fn contacts(call: &mut Call) -> Reply {
-    Reply::ok(Value::Object(call.tailnet.contacts.clone()))
-}
-
-fn update_contact(call: &mut Call) -> Reply {
-    reply((|| {
-        let body = call.object()?;
-        let kind = call.param("contactType").to_string();
-        let contact = call
-            .tailnet
-            .contacts
-            .get_mut(&kind)
-            .and_then(Value::as_object_mut)
-            .ok_or_else(Reply::not_found)?;
-        if let Some(email) = body.get("email")
-            && contact.get("email") != Some(email)
-        {
-            contact.insert("email".into(), email.clone());
-            contact.insert("needsVerification".into(), json!(true));
-        }
-        Ok(Reply::done())
-    })())
-}
-
-fn resend(call: &mut Call) -> Reply {
-    let kind = call.param("contactType").to_string();
-    let Some(contact) = call.tailnet.contacts.get(&kind) else {
-        return Reply::not_found();
-    };
-    if contact["needsVerification"] != json!(true) {
-        return Reply::error(400, format!("the {kind} contact is already verified"));
+fn update(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let tailnet = &mut *call.tailnet;
+    if let Some(setting) = tailnet
+        .unavailable_settings
+        .iter()
+        .find(|s| body.get(s.as_str()) == Some(&json!(true)))
+    {
+        return Err(Reply::error(
+            400,
+            format!("{} is not available on your plan", spoken(setting)),
+        ));
     }
-    Reply::done()
+    for (name, value) in body {
+        tailnet.settings.insert(name, value);
+    }
+    Ok(Reply::ok(Value::Object(tailnet.settings.clone())))
+}
+
+fn contacts(call: &mut Call) -> Outcome {
+    Ok(Reply::ok(Value::Object(call.tailnet.contacts.clone())))
+}
+
+fn update_contact(call: &mut Call) -> Outcome {
+    let body = call.object()?;
+    let kind = call.param("contactType").to_string();
+    let contact = call
+        .tailnet
+        .contacts
+        .get_mut(&kind)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(Reply::not_found)?;
+    if let Some(email) = body.get("email")
+        && contact.get("email") != Some(email)
+    {
+        contact.insert("email".into(), email.clone());
+        contact.insert("needsVerification".into(), json!(true));
+    }
+    Ok(Reply::done())
+}
+
+fn resend(call: &mut Call) -> Outcome {
+    let kind = call.param("contactType").to_string();
+    let contact = call
+        .tailnet
+        .contacts
+        .get(&kind)
+        .ok_or_else(Reply::not_found)?;
+    if contact["needsVerification"] != json!(true) {
+        return Err(Reply::error(
+            400,
+            format!("the {kind} contact is already verified"),
+        ));
+    }
+    Ok(Reply::done())
 }
