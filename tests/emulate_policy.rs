@@ -143,3 +143,59 @@ fn preview_lists_the_rules_a_user_matches_with_their_line_numbers() {
         })
     );
 }
+
+#[test]
+fn a_policy_whose_tests_fail_is_refused_400_with_the_failures() {
+    let emu = Emu::start();
+    let failing = seed_policy().replace(
+        "\"deny\": [\"tag:server:22\"]",
+        "\"deny\": [\"tag:server:443\"]",
+    );
+    let reply = emu.send(
+        "POST",
+        ACL,
+        &["content-type: application/hujson"],
+        failing.as_bytes(),
+    );
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.json(),
+        json!({"message": "test(s) failed", "data": [{
+            "user": "bruno@example.com",
+            "errors": ["address \"tag:server:443\": want: Drop, got: Accept"],
+        }]})
+    );
+    let again = emu.send("GET", ACL, &["accept: application/hujson"], b"");
+    assert_eq!(String::from_utf8(again.body).unwrap(), seed_policy());
+}
+
+#[test]
+fn validate_runs_tests_against_the_current_policy_or_a_candidates_own() {
+    let emu = Emu::start();
+    let validate = format!("{ACL}/validate");
+    let tests = emu.json(
+        "POST",
+        &validate,
+        json!([{"src": "bruno@example.com", "accept": ["office-lan:22"], "deny": ["tag:server:22"]}]),
+    );
+    assert_eq!(tests.status, 200);
+    assert_eq!(
+        tests.json(),
+        json!({"message": "test(s) failed", "data": [{
+            "user": "bruno@example.com",
+            "errors": ["address \"office-lan:22\": want: Accept, got: Drop"],
+        }]})
+    );
+    let with_lan = seed_policy().replace(
+        "  ],\n  \"tests\"",
+        "    {\"action\": \"accept\", \"src\": [\"autogroup:member\"], \"dst\": [\"office-lan:*\"]},\n  ],\n  \"tests\"",
+    );
+    assert_ne!(with_lan, seed_policy());
+    let candidate = emu.send(
+        "POST",
+        &validate,
+        &["content-type: application/hujson"],
+        with_lan.as_bytes(),
+    );
+    assert_eq!((candidate.status, candidate.json()), (200, json!({})));
+}

@@ -2,8 +2,13 @@
 //! HuJSON when `Accept` asks for `application/hujson`, else as JSON (`details=true`: the text
 //! base64'd, with warnings and errors); its ETag is the SHA-256 of the text, so it changes with
 //! the content, and a `POST` whose `If-Match` is not the current ETag (nor `ts-default`) gets
-//! 412 as the API answers. A policy's `tests` are not run, `acl/validate` passes any policy that
-//! parses, and `acl/preview` matches rules by their `src` only (see the emulator's module docs).
+//! 412 as the API answers. A policy's `tests` run when it is set (a failing one: 400, as
+//! recorded) and on `acl/validate` (failures answered 200 with `test(s) failed`, as recorded):
+//! a test's `accept` and `deny` targets are checked against the `acls` rules, a rule matching
+//! when its `src` covers the user (the user, `*`, `autogroup:member` or a group holding them)
+//! and one of its `dst` is the target's host (or `*`) with its port (`*`, a list or a range);
+//! `grants`, hosts resolved to addresses and `autogroup`s other than `member` are not
+//! evaluated. `acl/preview` matches rules by their `src` in the same way.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -78,6 +83,13 @@ fn set(call: &mut Call) -> Outcome {
         return Err(Reply::error(412, "precondition failed, invalid old hash"));
     }
     let text = policy_text(call)?;
+    let failures = run_tests(&parse_hujson(&text).unwrap_or(Value::Null), None);
+    if !failures.is_empty() {
+        return Err(Reply::json(
+            400,
+            json!({"message": "test(s) failed", "data": failures}),
+        ));
+    }
     call.tailnet.tick();
     call.tailnet.policy = text;
     Ok(answer(call))
@@ -145,10 +157,92 @@ fn preview(call: &mut Call) -> Outcome {
 }
 
 fn validate(call: &mut Call) -> Outcome {
-    // A body that is an array is a list of tests to run against the current policy; the
-    // emulator does not run tests, so both forms pass once they parse.
-    if !matches!(call.request.body, Body::Json(Value::Array(_))) {
-        policy_text(call)?;
+    // An array is a list of tests to run against the current policy; else a candidate policy
+    // with its own tests.
+    let failures = match &call.request.body {
+        Body::Json(Value::Array(tests)) => {
+            let current = parse_hujson(&call.tailnet.policy).unwrap_or(Value::Null);
+            run_tests(&current, Some(tests))
+        }
+        _ => run_tests(
+            &parse_hujson(&policy_text(call)?).unwrap_or(Value::Null),
+            None,
+        ),
+    };
+    if failures.is_empty() {
+        return Ok(Reply::done());
     }
-    Ok(Reply::done())
+    Ok(Reply::ok(
+        json!({"message": "test(s) failed", "data": failures}),
+    ))
+}
+
+/// Runs `tests` (else the policy's own `tests`) against `policy`'s rules: per user with a
+/// failing expectation, `{"user", "errors"}` as the API reports them.
+fn run_tests(policy: &Value, tests: Option<&Vec<Value>>) -> Vec<Value> {
+    let own = policy.get("tests").and_then(Value::as_array);
+    let mut failures = Vec::new();
+    for test in tests.or(own).into_iter().flatten() {
+        let user = test.get("src").and_then(Value::as_str).unwrap_or("");
+        let mut errors = Vec::new();
+        for (list, want_accept) in [("accept", true), ("deny", false)] {
+            for target in test
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let target = target.as_str().unwrap_or("");
+                if accepts(policy, user, target) != want_accept {
+                    let (want, got) = if want_accept {
+                        ("Accept", "Drop")
+                    } else {
+                        ("Drop", "Accept")
+                    };
+                    errors.push(format!("address \"{target}\": want: {want}, got: {got}"));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            failures.push(json!({"user": user, "errors": errors}));
+        }
+    }
+    failures
+}
+
+/// Whether a rule of `policy` accepts traffic from `user` to `target` (`host:port`).
+fn accepts(policy: &Value, user: &str, target: &str) -> bool {
+    let (host, port) = target.rsplit_once(':').unwrap_or((target, "*"));
+    policy["acls"].as_array().into_iter().flatten().any(|rule| {
+        rule["action"] == "accept"
+            && rule["src"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|src| covers(policy, src, user))
+            && rule["dst"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|dst| {
+                    let (d_host, d_ports) = dst.rsplit_once(':').unwrap_or((dst, "*"));
+                    (d_host == "*" || d_host == host) && port_in(d_ports, port)
+                })
+    })
+}
+
+/// Whether `port` is in a rule's ports: `*`, or a comma-separated list of ports and ranges.
+fn port_in(ports: &str, port: &str) -> bool {
+    let Ok(port) = port.parse::<u32>() else {
+        return ports == "*" || ports == port;
+    };
+    ports.split(',').any(|part| match part.split_once('-') {
+        _ if part == "*" => true,
+        Some((low, high)) => {
+            low.parse().is_ok_and(|l: u32| l <= port) && high.parse().is_ok_and(|h: u32| port <= h)
+        }
+        None => part.parse() == Ok(port),
+    })
 }
