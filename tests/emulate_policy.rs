@@ -199,3 +199,21 @@ fn validate_runs_tests_against_the_current_policy_or_a_candidates_own() {
     );
     assert_eq!((candidate.status, candidate.json()), (200, json!({})));
 }
+
+#[test]
+fn the_seeded_policy_keeps_its_recorded_etag_so_a_recorded_if_match_holds() {
+    let emu = Emu::start();
+    let recorded = "\"e0b2816b418b3f266309d94426ac7668ab3c1fa87798785bf82f1085cc2f6d9c\"";
+    let first = emu.send("GET", ACL, &["accept: application/hujson"], b"");
+    assert_eq!(etag(&first), recorded);
+    let if_match = format!("if-match: {recorded}");
+    let set = emu.send(
+        "POST",
+        ACL,
+        &["content-type: application/hujson", &if_match],
+        seed_policy().as_bytes(),
+    );
+    assert_eq!(set.status, 200);
+    // The same text: the same ETag.
+    assert_eq!(etag(&set), recorded);
+}

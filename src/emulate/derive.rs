@@ -158,8 +158,12 @@ impl Derivation {
             Body::Json(value) => value.clone(),
             Body::Text(text) if id == "getPolicyFile" => {
                 let text = text.clone();
+                let etag = response.headers.get("etag").cloned();
                 self.first("policy", |seed| {
                     seed.insert("policy".into(), json!(text));
+                    if let Some(etag) = etag {
+                        seed.insert("policyEtag".into(), json!(etag));
+                    }
                 });
                 return;
             }

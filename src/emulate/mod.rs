@@ -24,7 +24,8 @@
 //!   `revoked` and `invalid: true`, as recorded.
 //! - Routes: `enabledRoutes` is what was asked for that the device advertises (enabled ⊆
 //!   advertised); the rest is dropped, not refused (the docs list no 400).
-//! - The policy file: the ETag is the SHA-256 of the text; a policy's `tests` are run against
+//! - The policy file: the ETag is the seed's `policyEtag` (as recorded), and after a change the
+//!   SHA-256 of the text; a policy's `tests` are run against
 //!   its `acls` rules only (see `resources/policy.rs`); `acl/preview` matches rules by their
 //!   `src` (the user, `*`, `autogroup:member` or a group holding the user), `lineNumber`
 //!   counted from 0 as recorded.

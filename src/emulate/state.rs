@@ -65,6 +65,10 @@ pub struct Tailnet {
     pub keys: Vec<Object>,
     /// The policy file's text, byte for byte.
     pub policy: String,
+    /// The ETag the seeded policy file had when it was recorded, so that a recording's
+    /// `If-Match` holds against the seed; once the policy changes, its SHA-256 is its ETag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_etag: Option<String>,
     /// As `GET dns/configuration` answers it.
     pub dns: Object,
     #[serde(default)]

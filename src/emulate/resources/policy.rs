@@ -1,7 +1,7 @@
 //! The policy file: its HuJSON text is kept byte for byte (comments and all) and answered as
 //! HuJSON when `Accept` asks for `application/hujson`, else as JSON (`details=true`: the text
-//! base64'd, with warnings and errors); its ETag is the SHA-256 of the text, so it changes with
-//! the content, and a `POST` whose `If-Match` is not the current ETag (nor `ts-default`) gets
+//! base64'd, with warnings and errors); its ETag (the seed's `policyEtag`, then the SHA-256 of the
+//! text) changes with the content, and a `POST` whose `If-Match` is not the current ETag (nor `ts-default`) gets
 //! 412 as the API answers. A policy's `tests` run when it is set (a failing one: 400, as
 //! recorded) and on `acl/validate` (failures answered 200 with `test(s) failed`, as recorded):
 //! a test's `accept` and `deny` targets are checked against the `acls` rules, a rule matching
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::body::{Body, parse_hujson};
 use crate::emulate::call::{Call, Handler, Outcome, Reply};
+use crate::emulate::state::Tailnet;
 
 pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("getPolicyFile", get),
@@ -23,8 +24,16 @@ pub(super) const HANDLERS: &[(&str, Handler)] = &[
     ("validateAndTestPolicyFile", validate),
 ];
 
-/// The ETag of a policy text, quoted.
-pub(super) fn etag(text: &str) -> String {
+/// The policy file's current ETag, quoted: the seed's `policyEtag` until the text changes,
+/// then the SHA-256 of the text.
+fn etag(tailnet: &Tailnet) -> String {
+    match &tailnet.policy_etag {
+        Some(tag) => tag.clone(),
+        None => digest(&tailnet.policy),
+    }
+}
+
+fn digest(text: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
@@ -33,7 +42,7 @@ pub(super) fn etag(text: &str) -> String {
 /// The policy as the request's `Accept` and `details` ask for it.
 fn answer(call: &Call) -> Reply {
     let text = &call.tailnet.policy;
-    let tag = etag(text);
+    let tag = etag(call.tailnet);
     let hujson = call
         .header("accept")
         .is_some_and(|a| a.contains("application/hujson"));
@@ -78,7 +87,7 @@ fn set(call: &mut Call) -> Outcome {
     if let Some(expected) = call.header("if-match")
         && expected != "ts-default"
         && expected != "\"ts-default\""
-        && expected != etag(&call.tailnet.policy)
+        && expected != etag(call.tailnet)
     {
         return Err(Reply::error(412, "precondition failed, invalid old hash"));
     }
@@ -91,7 +100,10 @@ fn set(call: &mut Call) -> Outcome {
         ));
     }
     call.tailnet.tick();
-    call.tailnet.policy = text;
+    if text != call.tailnet.policy {
+        call.tailnet.policy = text;
+        call.tailnet.policy_etag = None;
+    }
     Ok(answer(call))
 }
 
