@@ -216,3 +216,24 @@ fn an_oauth_clients_scopes_change_with_put() {
     );
     assert!(read.get("updated").is_some());
 }
+
+#[test]
+fn another_users_key_is_listed_only_with_all_true() {
+    let mut seed: Value = serde_json::from_str(tailtape::emulate::seed::EXAMPLE).unwrap();
+    seed["keys"][0]["userId"] = json!("uBr8No2CNTRL");
+    let seed = tailtape::emulate::seed::parse("seed.json", &seed.to_string()).unwrap();
+    let emulator = tailtape::emulate::Emulator::new(
+        tailtape::schema::Contract::load(None).unwrap(),
+        seed,
+        tailtape::emulate::Options::default(),
+    );
+    let emu = Emu {
+        server: tailtape::emulate::EmulateServer::start(emulator).unwrap(),
+        session: None,
+    };
+    assert_eq!(ids(&emu.get(KEYS).json()), ["k68VdZ3CNTRL"]);
+    assert_eq!(
+        ids(&emu.get(&format!("{KEYS}?all=true")).json()),
+        ["kYKVU14CNTRL", "k68VdZ3CNTRL"]
+    );
+}

@@ -19,9 +19,9 @@
 //!   key, or an access token from the token exchange); none, or a blank one, gets 401 as in
 //!   replay. The account acting is the seed's `account.user`.
 //! - Time is virtual (`state.rs`): one second per change, so answers are reproducible.
-//! - Keys: lists show `{"id"}` only, as recorded, and hide revoked keys; `all=true` shows the
-//!   same (the account is the owner, who sees every key). A revoked key still reads, with
-//!   `revoked` and `invalid: true`, as recorded.
+//! - Keys: lists show `{"id"}` only, as recorded, and hide revoked keys; without `all=true`
+//!   only the account's own. A revoked key still reads, with `revoked` and `invalid: true`, as
+//!   recorded.
 //! - Routes: `enabledRoutes` is what was asked for that the device advertises (enabled ⊆
 //!   advertised); the rest is dropped, not refused (the docs list no 400).
 //! - The policy file: the ETag is the seed's `policyEtag` (as recorded), and after a change the

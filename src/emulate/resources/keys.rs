@@ -1,7 +1,9 @@
 //! Keys: auth keys, OAuth clients (`keyType: client`) and federated credentials, all under
 //! `tailnet/{tailnet}/keys`. A create answers the secret (`key`) once; reads never show it. An
 //! auth key's tags must be owned in the policy file, as a device's. Revoking keeps the key
-//! readable, with `revoked` and `invalid: true`, as recorded; lists leave revoked keys out.
+//! readable, with `revoked` and `invalid: true`, as recorded; lists leave revoked keys out, and
+//! without `all=true` show only the account's own keys (those whose `userId` is the account's
+//! user, and auth keys, which carry none).
 //! Only an auth key's tags are checked against `tagOwners`: the recordings show an OAuth client
 //! created with a tag the policy does not own.
 
@@ -41,11 +43,15 @@ fn shown(key: &Object, now: chrono::DateTime<chrono::Utc>) -> Value {
 }
 
 fn list(call: &mut Call) -> Outcome {
+    // Without `all=true`, only the account's own keys (auth keys carry no owner: they are).
+    let all = call.query("all") == Some("true");
+    let own = &call.tailnet.account.user;
     let keys: Vec<Value> = call
         .tailnet
         .keys
         .iter()
         .filter(|k| !k.contains_key("revoked"))
+        .filter(|k| all || k.get("userId").is_none_or(|u| u == own.as_str()))
         .filter_map(|k| k.get("id"))
         .map(|id| json!({ "id": id }))
         .collect();
