@@ -196,7 +196,8 @@ pub struct EmulateArgs {
     pub listen: String,
     #[command(flatten)]
     pub schemas: SchemasDir,
-    /// Answer a request that breaks the documented contract with 400 and its findings.
+    /// Answer any request that breaks the documented contract (a bad parameter too, not only a
+    /// bad body) with 400 and its findings.
     #[arg(long)]
     pub enforce: bool,
     /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.

@@ -106,14 +106,16 @@ fn the_report_has_the_findings_on_requests_and_health_answers() {
         &format!("{DEVICE}/authorized"),
         json!({"authorized": "yes"}),
     );
-    assert_ne!(bad.status, 0);
+    assert_eq!(bad.status, 400, "a body that breaks its schema is refused");
+    assert_eq!(bad.json()["findings"][0]["pointer"], "/authorized");
+    assert_eq!(emu.get(DEVICE).json()["authorized"], false);
     let report = send_raw(
         emu.server.addr(),
         &request("GET", "/__tailtape/report", &[], b""),
     )
     .unwrap();
     let report = report.json();
-    assert_eq!(report["summary"]["requests"], 1);
+    assert_eq!(report["summary"]["requests"], 2);
     assert_eq!(report["summary"]["errors"], 1);
     assert_eq!(report["findings"][0]["operation"], "authorizeDevice");
     let health = send_raw(
@@ -125,16 +127,18 @@ fn the_report_has_the_findings_on_requests_and_health_answers() {
 }
 
 #[test]
-fn enforce_answers_an_invalid_request_400_with_its_findings_and_changes_nothing() {
-    let emu = Emu::with(Options { enforce: true });
-    let bad = emu.json(
-        "POST",
-        &format!("{DEVICE}/authorized"),
-        json!({"authorized": "yes"}),
-    );
-    assert_eq!(bad.status, 400);
-    assert_eq!(bad.json()["findings"][0]["operation"], "authorizeDevice");
-    assert_eq!(emu.get(DEVICE).json()["authorized"], false);
+fn a_bad_parameter_is_answered_as_it_can_be_and_with_enforce_refused_400() {
+    let users = "/api/v2/tailnet/-/users?type=robots";
+    let lenient = Emu::start();
+    let answered = lenient.get(users);
+    assert_eq!(answered.status, 200);
+    assert_eq!(answered.json(), json!({"users": []}));
+    assert_eq!(lenient.server.report(None).summary.errors, 1);
+
+    let strict = Emu::with(Options { enforce: true });
+    let refused = strict.get(users);
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["findings"][0]["operation"], "listUsers");
 }
 
 #[test]

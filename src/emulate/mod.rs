@@ -2,8 +2,9 @@
 //!
 //! [`Emulator`] decides every answer with no I/O, as [`crate::replay::Replay`] does: the
 //! request's operation is found in the contract's operation table (`routes.rs`), the request is
-//! validated the way replay validates it (findings go in the session's journal; with
-//! `--enforce` an invalid request gets 400 and its findings), and the call goes, by operationId
+//! validated the way replay validates it (findings go in the session's journal; a body that
+//! breaks its schema gets 400 and its findings, as the API refuses it, and with `--enforce` so
+//! does a request with any error, a bad parameter too), and the call goes, by operationId
 //! through the one table of `resources/mod.rs`, to the resource module that owns that part of
 //! the tailnet (`state.rs`; ids from `ids.rs`). Every answer is then checked against the
 //! documented response schema: a finding on it is an emulator fault, logged and journaled,
@@ -30,6 +31,9 @@
 //!   `src` (the user, `*`, `autogroup:member` or a group holding the user), `lineNumber`
 //!   counted from 0 as recorded.
 //! - Services: a service's hosts are the tailnet's own devices that carry one of its tags.
+//! - An unknown device is 404 `not found` for every device operation, `deleteDevice` and
+//!   `setDeviceTags` too, whose docs list no 404 (the journal shows those answers as faults of
+//!   level warning, `undocumented-status`).
 //! - Deleting a user deletes their devices (with their posture attributes, invites and service
 //!   approvals) and their keys.
 
@@ -58,7 +62,7 @@ pub use server::DEFAULT_LISTEN;
 
 use crate::body::Body;
 use crate::cassette::{Request, Response};
-use crate::finding::{Finding, Issue, Level};
+use crate::finding::{Finding, Issue, Level, rule};
 use crate::replay::{SessionError, TEXT_KEPT, session_of};
 use crate::routes::Lookup;
 use crate::schema::{Contract, truncate};
@@ -141,7 +145,13 @@ impl Emulator {
         }
         let mut issues = Vec::new();
         let operation = self.contract.check_request(request, &mut issues);
-        let invalid = issues.iter().any(|i| i.level == Level::Error);
+        // A body that breaks the schema is refused, as the API refuses it (and so that the
+        // state never holds what its answers could not show); `--enforce` refuses any error.
+        let refuse = issues.iter().any(|i| {
+            i.level == Level::Error
+                && (self.options.enforce
+                    || !matches!(i.rule.as_ref(), rule::PARAM | rule::MISSING_PARAM))
+        });
         let line = (!issues.is_empty()).then(|| masked_line(request, session));
 
         let mut sessions = self.lock();
@@ -167,7 +177,7 @@ impl Emulator {
                 }
             })
             .collect();
-        if self.options.enforce && invalid {
+        if refuse {
             let body = json!({
                 "message": format!(
                     "tailtape: {} breaks the documented contract",

@@ -196,10 +196,11 @@ fn update_key(call: &mut Call) -> Outcome {
 
 fn set_ip(call: &mut Call) -> Outcome {
     let body = call.object()?;
-    let Some(ipv4) = body.get("ipv4").and_then(Value::as_str) else {
-        return Err(Reply::error(400, "ipv4 is required"));
-    };
     let device = device(call)?;
+    // The docs list no 400: a body without an address changes nothing.
+    let Some(ipv4) = body.get("ipv4").and_then(Value::as_str) else {
+        return Ok(Reply::done());
+    };
     let mut addresses = strings(device.get("addresses"));
     match addresses.iter_mut().find(|a| !a.contains(':')) {
         Some(old) => *old = ipv4.to_string(),

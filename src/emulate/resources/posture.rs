@@ -135,7 +135,9 @@ fn status(now: &str, hosts: u64) -> Value {
 
 fn create_integration(call: &mut Call) -> Outcome {
     let body = call.object()?;
-    let provider = body.get("provider").and_then(Value::as_str).unwrap_or("");
+    let Some(provider) = body.get("provider").and_then(Value::as_str) else {
+        return Err(Reply::error(400, "provider is required"));
+    };
     let tailnet = &mut *call.tailnet;
     if find(&tailnet.posture_integrations, "provider", provider).is_some() {
         return Err(Reply::error(

@@ -1,4 +1,5 @@
-//! Tailnet settings and contacts. A settings `PATCH` merges into the settings; turning on a
+//! Tailnet settings and contacts. A settings `PATCH` merges into the settings the tailnet has
+//! (the seed lists them all); turning on a
 //! setting the seed lists in `unavailableSettings` gets 400, as the recordings show for
 //! regional routing on a plan without it. A contact's new email needs verification until its
 //! verification email is resent; resending for a verified contact gets 400, as recorded.
@@ -47,8 +48,12 @@ fn update(call: &mut Call) -> Outcome {
             format!("{} is not available on your plan", spoken(setting)),
         ));
     }
+    // Only the settings the tailnet has: a name the docs do not list (a warning on the
+    // request) is not kept, so the answer keeps to the schema.
     for (name, value) in body {
-        tailnet.settings.insert(name, value);
+        if let Some(setting) = tailnet.settings.get_mut(&name) {
+            *setting = value;
+        }
     }
     Ok(Reply::ok(Value::Object(tailnet.settings.clone())))
 }
