@@ -263,3 +263,23 @@ fn an_answer_that_breaks_the_response_schema_is_journaled_as_an_emulator_fault()
     );
     assert_eq!(report.faults[0].issue.pointer, "/madeUp");
 }
+
+#[test]
+#[should_panic(expected = "emulator answers broke the response schemas")]
+fn the_tests_fail_on_any_emulator_answer_that_breaks_the_response_schemas() {
+    let mut seed: serde_json::Value =
+        serde_json::from_str(tailtape::emulate::seed::EXAMPLE).unwrap();
+    seed["devices"][1]["madeUp"] = json!(1);
+    let seed = tailtape::emulate::seed::parse("seed.json", &seed.to_string()).unwrap();
+    let emulator = tailtape::emulate::Emulator::new(
+        tailtape::schema::Contract::load(None).unwrap(),
+        seed,
+        Options::default(),
+    );
+    let emu = Emu {
+        server: tailtape::emulate::EmulateServer::start(emulator).unwrap(),
+        session: Some("s".into()),
+    };
+    assert_eq!(emu.get(DEVICE).status, 200);
+    // Dropping `emu` checks every answer it gave, in every session.
+}
