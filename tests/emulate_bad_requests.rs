@@ -56,7 +56,7 @@ fn every_operation_answers_bad_bodies_without_a_panic() {
     let panics: Vec<_> = report
         .faults
         .iter()
-        .filter(|f| f.issue.rule == "emulator-panic")
+        .filter(|f| f.issue.rule == tailtape::emulate::PANIC)
         .collect();
     assert!(panics.is_empty(), "{panics:#?}");
     assert_eq!(report.summary.requests, sent);

@@ -11,6 +11,8 @@ use crate::cassette::{Request, parse_query};
 
 /// One request, as a handler sees it.
 pub struct Call<'a> {
+    /// The operationId.
+    pub op: &'a str,
     pub params: &'a [(String, String)],
     pub query: Vec<(String, String)>,
     pub request: &'a Request,

@@ -9,9 +9,10 @@
 //! the tailnet (`state.rs`; ids from `ids.rs`). Every answer is then checked against the
 //! documented response schema: a finding on it is an emulator fault, logged and journaled,
 //! never hidden. Sessions (`tailtape-session`, checked by replay's [`session_of`]) each get a
-//! clone of the seeded tailnet (`journal.rs`). `seed.rs` reads seeds (and `derive.rs` writes one from cassettes), `server.rs` serves through
-//! `http.rs` with replay's `/__tailtape/` conventions, `handle.rs` runs a server in-process for
-//! Rust tests, and `command.rs` is the CLI.
+//! clone of the seeded tailnet (`journal.rs`). `seed.rs` reads seeds (and `derive.rs` writes
+//! one from cassettes), `server.rs` serves through `http.rs` with replay's `/__tailtape/`
+//! conventions, `handle.rs` runs a server in-process for Rust tests, and `command.rs` is the
+//! CLI.
 //!
 //! Choices where the docs are silent (the bundled recordings decide) or where the emulator
 //! simplifies, in one place:
@@ -26,10 +27,9 @@
 //! - Routes: `enabledRoutes` is what was asked for that the device advertises (enabled ⊆
 //!   advertised); the rest is dropped, not refused (the docs list no 400).
 //! - The policy file: the ETag is the seed's `policyEtag` (as recorded), and after a change the
-//!   SHA-256 of the text; a policy's `tests` are run against
-//!   its `acls` rules only (see `resources/policy.rs`); `acl/preview` matches rules by their
-//!   `src` (the user, `*`, `autogroup:member` or a group holding the user), `lineNumber`
-//!   counted from 0 as recorded.
+//!   SHA-256 of the text; a policy's `tests` are run against its `acls` rules only (see
+//!   `resources/policy.rs`); `acl/preview` matches rules by their `src` (the user, `*`,
+//!   `autogroup:member` or a group holding the user), `lineNumber` counted from 0 as recorded.
 //! - Services: a service's hosts are the tailnet's own devices that carry one of its tags.
 //! - An unknown device is 404 `not found` for every device operation, `deleteDevice` and
 //!   `setDeviceTags` too, whose docs list no 404 (the journal shows those answers as faults of
@@ -62,7 +62,7 @@ pub use server::DEFAULT_LISTEN;
 
 use crate::body::Body;
 use crate::cassette::{Request, Response};
-use crate::finding::{Finding, Issue, Level, rule};
+use crate::finding::{Finding, Issue, Level, Side, rule};
 use crate::replay::{SessionError, TEXT_KEPT, session_of};
 use crate::routes::Lookup;
 use crate::schema::{Contract, truncate};
@@ -70,12 +70,16 @@ use call::{Call, Reply};
 use journal::Sessions;
 use state::Tailnet;
 
+/// The rule of the fault journaled when a handler panics.
+pub const PANIC: &str = "emulator-panic";
+
 /// The cassette name findings on live requests carry, as in replay.
 pub const LIVE: &str = "<live>";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
-    /// A request with error findings gets 400 and its findings instead of an answer.
+    /// Any request with error findings (not only a body that breaks its schema) gets 400 and its
+    /// findings instead of an answer.
     pub enforce: bool,
 }
 
@@ -204,54 +208,40 @@ impl Emulator {
             Lookup::NotFound => return Answer::json(404, json!({"message": "not found"})),
         };
         debug_assert!(operation.is_some_and(|o| o.index == op.index));
+        let handler = self.handlers[op.index];
         let mut call = Call {
+            op: &op.id,
             params: &params,
             query: request.query_pairs(),
             request,
             tailnet: &mut state.tailnet,
         };
-        let handler = self.handlers[op.index];
         let reply = match handler {
-            _ if params
-                .iter()
-                .any(|(name, value)| name == "tailnet" && !call.tailnet.is_named(value)) =>
-            {
-                Reply::not_found()
-            }
-            Some(handler) => {
-                // A handler that panics is a bug; the client still gets an answer, and the
-                // server goes on (the session's tailnet may be half-changed).
-                let run = std::panic::AssertUnwindSafe(|| handler(&mut call).unwrap_or_else(|e| e));
-                match std::panic::catch_unwind(run) {
-                    Ok(reply) => reply,
-                    Err(_) => {
-                        let message =
-                            format!("tailtape emulate: internal error answering {}", op.id);
-                        crate::log::error(format!(
-                            "emulator fault: {}: the handler panicked",
-                            masked_line(request, session)
-                        ));
-                        state.add_fault(Finding {
-                            cassette: live(session),
-                            interaction: number,
-                            issue: Issue {
-                                operation: Some(op.id.clone()),
-                                side: crate::finding::Side::Response,
-                                level: Level::Error,
-                                rule: "emulator-panic".into(),
-                                pointer: String::new(),
-                                message: message.clone(),
-                            },
-                        });
-                        Reply::error(500, message)
-                    }
+            Some(handler) => match run(handler, &mut call) {
+                Ok(reply) => reply,
+                Err(panicked) => {
+                    crate::log::error(format!(
+                        "emulator fault: {}: {}",
+                        masked_line(request, session),
+                        panicked.message
+                    ));
+                    state.add_fault(Finding {
+                        cassette: live(session),
+                        interaction: number,
+                        issue: panicked,
+                    });
+                    Reply::error(
+                        500,
+                        format!("tailtape emulate: internal error answering {}", op.id),
+                    )
                 }
-            }
+            },
             None => Reply::error(
                 501,
                 format!("tailtape emulate: {} is not emulated yet", op.id),
             ),
         };
+        drop(sessions);
 
         // The emulator's own answer must keep the contract: a finding on it is a fault. (The
         // 501 of an operation not emulated yet is a known gap, listed by `not_emulated`.)
@@ -271,16 +261,18 @@ impl Emulator {
         }
         if !faults.is_empty() {
             let line = masked_line(request, session);
-            for issue in faults {
-                crate::log::error(format!("emulator fault: {line}: answer {issue}"));
-                state.add_fault(Finding {
-                    cassette: live(session),
-                    interaction: number,
-                    issue,
-                });
+            // Journaled after the lock was let go (a reset in between: in the fresh journal).
+            if let Ok(state) = self.lock().open(session, &self.seed) {
+                for issue in faults {
+                    crate::log::error(format!("emulator fault: {line}: answer {issue}"));
+                    state.add_fault(Finding {
+                        cassette: live(session),
+                        interaction: number,
+                        issue,
+                    });
+                }
             }
         }
-        drop(sessions);
         to_answer(response)
     }
 
@@ -303,6 +295,31 @@ impl Emulator {
 }
 
 /// A request whose session cannot be served: 400, as replay answers it.
+/// Runs a handler on a call for this tailnet (`{tailnet}` naming another is 404). A handler
+/// that panics is a bug: the panic is caught, so the client still gets an answer and the server
+/// goes on (the session's tailnet may be half-changed), and comes back as the fault to journal.
+fn run(handler: call::Handler, call: &mut Call) -> Result<Reply, Issue> {
+    let elsewhere = call
+        .params
+        .iter()
+        .any(|(name, value)| name == "tailnet" && !call.tailnet.is_named(value));
+    if elsewhere {
+        return Ok(Reply::not_found());
+    }
+    let op = call.op;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handler(call).unwrap_or_else(|refused| refused)
+    }))
+    .map_err(|_| Issue {
+        operation: Some(op.to_string()),
+        side: Side::Response,
+        level: Level::Error,
+        rule: PANIC.into(),
+        pointer: String::new(),
+        message: "the handler panicked".into(),
+    })
+}
+
 fn refused(request: &Request, err: SessionError) -> Answer {
     let message = format!("tailtape: {}: {err}", masked_line(request, None));
     crate::log::warn(&message);
