@@ -1,7 +1,7 @@
 //! Ids and secrets in the API's formats, made from the state's counter so that a run gives the
 //! same ones every time: stable ids are a letter, seven base-62 characters and `CNTRL` (`k…CNTRL`
-//! keys, `n…CNTRL` nodes, `w…CNTRL` webhooks, `a…CNTRL` OAuth apps; posture integrations have
-//! twelve), device and invite ids are numbers, and secrets are `tskey-auth-ID-…`,
+//! keys, `w…CNTRL` webhooks, `a…CNTRL` OAuth apps; posture integrations have twelve; node ids,
+//! `n…CNTRL`, come only from the seed, since no API call adds a device), device and invite ids are numbers, and secrets are `tskey-auth-ID-…`,
 //! `tskey-client-ID-…`, `tskey-webhook-…` and `tskey-access-ID-…` with hex made from the
 //! counter. Nothing here is random; nothing here is a real credential.
 
