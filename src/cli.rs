@@ -71,6 +71,13 @@ pub enum Command {
     /// kept, atomically.
     #[command(after_help = CLOSE_HELP)]
     Close(CloseArgs),
+    /// Serve a stateful fake tailnet, seeded from a seed document, for every operation.
+    #[command(after_help = EMULATE_HELP)]
+    Emulate(EmulateArgs),
+    /// Print the seed (for `emulate --seed`) that cassettes imply: the state their first reads
+    /// show.
+    #[command(after_help = SEED_HELP)]
+    Seed(SeedArgs),
 }
 
 impl Command {
@@ -85,6 +92,8 @@ impl Command {
             Command::Schemas { .. } => "schemas",
             Command::Close(_) => "close",
             Command::Parity(_) => "parity",
+            Command::Emulate(_) => "emulate",
+            Command::Seed(_) => "seed",
         }
     }
 }
@@ -163,6 +172,57 @@ written (the others are still closed).
 
 Example:
   tailtape close cassettes/devices.json";
+
+const EMULATE_HELP: &str = "\
+The first line on stdout ends with the base URL (--listen 127.0.0.1:0 picks a free port).
+SIGINT or SIGTERM stops the server. Admin endpoints: GET /__tailtape/health,
+GET /__tailtape/report (the journal as JSON), POST /__tailtape/reset (back to the seed).
+A tailtape-session header gives a test its own copy of the tailnet.
+
+Exit codes: 0 stopped; 2 bad usage or a seed that cannot be read (file, line and column named).
+
+Example:
+  tailtape emulate --listen 127.0.0.1:0 --seed seeds/example.json --report emulate.json";
+
+const SEED_HELP: &str = "\
+Each part of the tailnet is taken from the first successful read that shows it; what the
+cassettes created themselves is left out, and what no read showed keeps the defaults.
+
+Exit codes: 0 printed; 2 bad usage or a cassette that cannot be read.
+
+Example:
+  tailtape seed cassettes/ > my-tailnet.json";
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Cassette files or directories (searched for *.json). Default: the bundled cassettes.
+    #[arg(value_name = "CASSETTE|DIR")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// The seed document the tailnet starts from (seeds/README.md). Default: the bundled
+    /// example tailnet, the one the bundled cassettes describe.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = crate::emulate::DEFAULT_LISTEN)]
+    pub listen: String,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
+    /// Answer any request that breaks the documented contract (a bad parameter too, not only a
+    /// bad body) with 400 and its findings.
+    #[arg(long)]
+    pub enforce: bool,
+    /// Write the journal (as GET /__tailtape/report returns it) to FILE on exit.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {

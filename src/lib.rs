@@ -9,8 +9,9 @@
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
-//!   [`coverage`], [`diff`], [`parity`] (a cassette re-sent to a live server), [`openapi`]
-//!   (`schemas openapi`);
+//!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
+//!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
+//!   server);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
 //!   (colour), `progress` and `locate` (line and column of a JSON pointer).
 
@@ -22,6 +23,7 @@ pub mod coverage;
 pub mod decode;
 pub mod diff;
 pub mod embedded;
+pub mod emulate;
 pub mod finding;
 pub mod http;
 pub mod json;
@@ -64,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::command(&args),
         Command::Close(args) => close::command(&args),
         Command::Parity(args) => parity::command(&args),
+        Command::Emulate(args) => emulate::command(&args),
+        Command::Seed(args) => emulate::seed_command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {
