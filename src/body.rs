@@ -20,7 +20,8 @@ pub enum Body {
     Empty,
     Json(Value),
     /// A JSON body as received, read in place: stored and validated as [`Body::Json`] would be.
-    Doc(Doc),
+    /// (Boxed: a body is moved about far more often than it is read this way.)
+    Doc(Box<Doc>),
     Text(String),
     Binary(Vec<u8>),
 }
@@ -51,7 +52,7 @@ impl Body {
     /// but the tape refuses (a repeated member name) becomes a `Value` as before.
     pub fn from_wire(bytes: Bytes) -> Body {
         match Doc::parse(bytes.clone()) {
-            Ok(doc) => Body::Doc(doc),
+            Ok(doc) => Body::Doc(Box::new(doc)),
             Err(_) => Body::from_bytes(&bytes),
         }
     }
