@@ -10,9 +10,10 @@
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`parity`] (a cassette re-sent to a live server), [`openapi`]
-//!   (`schemas openapi`);
+//!   (`schemas openapi`); [`faults`] (fault plans in front of a server's handler);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
-//!   (colour), `progress` and `locate` (line and column of a JSON pointer).
+//!   (colour), `progress`, `locate` (line and column of a JSON pointer) and `wire` (answers on
+//!   the wire, cut on purpose by [`faults`]).
 
 pub mod body;
 pub mod cassette;
@@ -22,6 +23,7 @@ pub mod coverage;
 pub mod decode;
 pub mod diff;
 pub mod embedded;
+pub mod faults;
 pub mod finding;
 pub mod http;
 pub mod json;
@@ -40,6 +42,7 @@ pub mod routes;
 pub mod schema;
 mod style;
 pub mod validate;
+mod wire;
 
 use std::process::ExitCode;
 
