@@ -136,7 +136,7 @@ impl Scope {
             state.selected += 1;
             let fires = match rule.when {
                 When::First(n) => state.selected <= n,
-                When::Every(k) => state.selected % k == 0,
+                When::Every(k) => state.selected.is_multiple_of(k),
                 When::Fraction(p) => state.when.unit() < p,
             };
             if !fires {
