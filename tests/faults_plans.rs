@@ -342,3 +342,31 @@ fn retried_too_early_is_shown_for_a_hasty_client_and_not_for_a_patient_one() {
     assert_eq!(sessions["patient"]["summary"]["retried_too_early"], 0);
     assert_eq!(hit("patient")["retry_after_s"], 1);
 }
+
+#[test]
+fn the_readmes_plan_gives_two_429s_then_the_devices_and_its_account_says_so() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split("## Fault plans").nth(1).unwrap();
+    let plan = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let file = plan_file(plan);
+    let (_server, addr) = replay(&["--faults", file.path().to_str().unwrap()]);
+
+    let devices = "/api/v2/tailnet/-/devices";
+    assert_eq!(statuses(addr, devices, None, 1), [429]);
+    std::thread::sleep(Duration::from_millis(1050));
+    assert_eq!(statuses(addr, devices, None, 1), [429]);
+    std::thread::sleep(Duration::from_millis(1050));
+    assert_eq!(statuses(addr, devices, None, 1), [200]);
+
+    let faults = get(addr, "/__tailtape/report").json()["faults"].clone();
+    assert_eq!(faults["summary"]["fired"], 2, "{faults:#}");
+    assert_eq!(faults["summary"]["retried_too_early"], 0);
+    let hits = faults["rules"][0]["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 2);
+    assert!(hits.iter().all(|h| h["retried_too_early"] == false));
+}
