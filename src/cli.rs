@@ -106,8 +106,9 @@ Admin endpoints: GET /__tailtape/health, GET /__tailtape/report (the journal as 
 POST /__tailtape/reset (back to the first recorded answers, journal emptied), and
 /__tailtape/faults (POST a fault plan, GET what it did, DELETE it).
 
-Exit codes: 0 stopped; 1 with --strict: a request was unmatched or invalid, or an interaction
-unused; 2 bad usage or a cassette that cannot be read.
+Exit codes: 0 stopped; 1 with --strict: a request was unmatched or invalid, an interaction
+unused, or a rule of the fault plan never fired; 2 bad usage, or a cassette or fault plan that
+cannot be read (the file, line and column are named).
 
 Example:
   tailtape replay --listen 127.0.0.1:0 --strict --report replay.json cassettes/";

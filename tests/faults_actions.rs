@@ -222,3 +222,24 @@ fn a_cut_on_a_kept_alive_connection_ends_that_connection() {
     assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
     assert!(text.ends_with("\r\n\r\n{\"dns"), "{text}");
 }
+
+#[test]
+fn a_delay_lets_later_rules_see_the_request_for_a_slow_outage() {
+    let (_server, addr, _plan) = with_plan(
+        r#"{"rules": [
+            {"operation": "listDnsSearchPaths", "first": 1, "delay": 300},
+            {"operation": "listDnsSearchPaths", "first": 1, "status": 503}
+        ]}"#,
+    );
+    let started = Instant::now();
+    let reply = get(addr, SEARCH_PATHS);
+    let took = started.elapsed();
+    assert_eq!(reply.status, 503);
+    assert!(
+        (Duration::from_millis(300)..Duration::from_secs(10)).contains(&took),
+        "{took:?}"
+    );
+    assert_eq!(header(&reply, "tailtape-fault"), Some("2"));
+    let account = get(addr, "/__tailtape/faults").json();
+    assert_eq!(account["summary"]["fired"], 2, "{account:#}");
+}
