@@ -218,7 +218,7 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct FaultArgs {
     /// Apply the fault plan in FILE (schemas/faults.schema.json): rate limits, outages, delays,
-    /// resets and cut bodies for chosen requests; the report's `faults` says what fired, and
+    /// resets and cut bodies for chosen requests; the report's `fault_plan` says what fired, and
     /// with --strict a rule that never fired fails the run.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,

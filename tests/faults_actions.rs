@@ -72,7 +72,7 @@ fn the_first_two_get_429_with_retry_after_then_the_recorded_answer() {
     // The faulted requests never reached the replay: one request matched, the third.
     let report = get(addr, "/__tailtape/report").json();
     assert_eq!(report["summary"]["requests"], 1, "{report:#}");
-    assert_eq!(report["faults"]["rules"][0]["fired"], 2);
+    assert_eq!(report["fault_plan"]["rules"][0]["fired"], 2);
 }
 
 #[test]

@@ -146,10 +146,10 @@ fn each_session_meets_its_own_plan() {
     assert_eq!(gw0["rules"][0]["selected"], 3);
     let all = get(addr, "/__tailtape/report").json();
     assert_eq!(
-        all["faults"]["sessions"]["gw1"]["rules"][0]["fired"], 2,
+        all["fault_plan"]["sessions"]["gw1"]["rules"][0]["fired"], 2,
         "{all:#}"
     );
-    assert_eq!(all["faults"]["sessions"]["gw0"]["rules"][0]["fired"], 1);
+    assert_eq!(all["fault_plan"]["sessions"]["gw0"]["rules"][0]["fired"], 1);
 
     // DELETE ends one session's plan and leaves the other's.
     assert_eq!(
@@ -260,7 +260,7 @@ fn the_report_lists_rules_that_fired_and_rules_that_never_did() {
 
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    for faults in [&live["faults"], &written["faults"]] {
+    for faults in [&live["fault_plan"], &written["fault_plan"]] {
         assert_eq!(faults["summary"]["never_fired"], 1, "{faults:#}");
         let rules = faults["rules"].as_array().unwrap();
         assert_eq!(rules[0]["name"], "outage");
@@ -332,7 +332,7 @@ fn retried_too_early_is_shown_for_a_hasty_client_and_not_for_a_patient_one() {
     assert_eq!(statuses(addr, SEARCH_PATHS, Some("patient"), 1), [200]);
 
     let report = get(addr, "/__tailtape/report").json();
-    let sessions = &report["faults"]["sessions"];
+    let sessions = &report["fault_plan"]["sessions"];
     let hit = |name: &str| sessions[name]["rules"][0]["hits"][0].clone();
     assert_eq!(hit("hasty")["retried_too_early"], true, "{report:#}");
     assert!(hit("hasty")["next_request_ms"].as_u64().unwrap() < 1000);
@@ -363,7 +363,7 @@ fn the_readmes_plan_gives_two_429s_then_the_devices_and_its_account_says_so() {
     std::thread::sleep(Duration::from_millis(1050));
     assert_eq!(statuses(addr, devices, None, 1), [200]);
 
-    let faults = get(addr, "/__tailtape/report").json()["faults"].clone();
+    let faults = get(addr, "/__tailtape/report").json()["fault_plan"].clone();
     assert_eq!(faults["summary"]["fired"], 2, "{faults:#}");
     assert_eq!(faults["summary"]["retried_too_early"], 0);
     let hits = faults["rules"][0]["hits"].as_array().unwrap();

@@ -20,7 +20,7 @@ type report struct {
 		Diff    string       `json:"diff"`
 	} `json:"unmatched"`
 	Unused   []interaction `json:"unused"`
-	Faults   *FaultAccount `json:"faults"`
+	Faults   *FaultAccount `json:"fault_plan"`
 	Findings []struct {
 		Cassette    string `json:"cassette"`
 		Interaction int    `json:"interaction"`

@@ -2,7 +2,8 @@
 //! many requests it selected and how many it hit, which ones (the first [`HITS_LISTED`]; the
 //! rest counted), and for each 429 or 503 with `Retry-After`, whether the client's next request
 //! for the same operation (in the same session) came before the time was up. The [`Account`]
-//! is that state read out, for `GET /__tailtape/faults`, the report's `faults` and `--strict`.
+//! is that state read out, for `GET /__tailtape/faults`, the report's `fault_plan` and
+//! `--strict`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -236,7 +237,7 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// What a plan did: `GET /__tailtape/faults`, and `faults` in the replay report.
+/// What a plan did: `GET /__tailtape/faults`, and `fault_plan` in the report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Account {
     /// Where the plan came from (its file, or `<request body>`); absent when only sessions

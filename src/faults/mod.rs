@@ -13,7 +13,7 @@
 //!
 //! `plan.rs` reads and checks plans; `account.rs` keeps what fired. The layer answers
 //! `/__tailtape/faults` itself (`POST` a plan, `GET` the account, `DELETE` the plan), adds the
-//! account to the wrapped handler's `GET /__tailtape/report` as `faults`, and rewinds the plans
+//! account to the wrapped handler's `GET /__tailtape/report` as `fault_plan`, and rewinds the plans
 //! on `POST /__tailtape/reset`.
 
 mod account;
@@ -38,6 +38,9 @@ use account::{Scope, Seen};
 
 /// The control endpoint of fault plans.
 pub const FAULTS_PATH: &str = "/__tailtape/faults";
+
+/// The key of the account in the wrapped handler's report (`faults` is emulate's own).
+pub const REPORT_KEY: &str = "fault_plan";
 
 /// The header a faulted status answer carries: the number of the rule that gave it.
 pub const FAULT_HEADER: &str = "tailtape-fault";
@@ -305,7 +308,8 @@ impl<H: Handler> Faults<H> {
             .unwrap_or_default()
     }
 
-    /// `report` (a replay report as JSON) with the account under `faults`, when there is a plan.
+    /// `report` (a server's report as JSON) with the account under [`REPORT_KEY`], when there is
+    /// a plan.
     pub fn with_account(&self, mut report: Value, session: Option<&str>) -> Value {
         let account = match session {
             Some(name) => self.session_account(name),
@@ -314,7 +318,7 @@ impl<H: Handler> Faults<H> {
         if let Some(object) = report.as_object_mut()
             && !account.is_empty()
         {
-            object.insert("faults".into(), json!(account));
+            object.insert(REPORT_KEY.into(), json!(account));
         }
         report
     }

@@ -245,7 +245,7 @@ def problems(report: Mapping[str, Any], allow_unused: bool = False) -> str | Non
     errors = [f for f in report.get("findings", []) if f.get("level") == "error"]
     section(errors, "validation error")
     lines += [f"  {_finding(f)}" for f in errors]
-    never = list(_never_fired(report.get("faults", {})))
+    never = list(_never_fired(report.get("fault_plan", {})))
     section(never, "fault rule that never fired", "fault rules that never fired")
     lines += [f"  {rule}" for rule in never]
     not_listed = report.get("summary", {}).get("not_listed", 0)
