@@ -370,3 +370,62 @@ impl Account {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(plan: &str) -> Scope {
+        Scope::new(Arc::new(super::super::parse("plan.json", plan).unwrap()))
+    }
+
+    fn seen(operation: &str) -> Seen<'_> {
+        Seen {
+            operation: Some(operation),
+            key: operation.to_string(),
+            line: "GET /x",
+            session: None,
+        }
+    }
+
+    #[test]
+    fn a_delay_that_fires_adds_its_wait_and_the_walk_goes_on() {
+        let mut scope = scope(
+            r#"{"rules": [
+                {"operation": "*", "first": 1, "delay": 50},
+                {"operation": "listDnsSearchPaths", "every": 2, "delay": 20},
+                {"operation": "listDnsSearchPaths", "first": 2, "status": 503},
+                {"operation": "listDnsSearchPaths", "first": 5, "reset": true}
+            ]}"#,
+        );
+        let first = scope.decide(&seen("listDnsSearchPaths"));
+        assert_eq!(first.delay, Duration::from_millis(50));
+        assert!(matches!(
+            first.action,
+            Some((2, Action::Status { status: 503, .. }))
+        ));
+        let second = scope.decide(&seen("listDnsSearchPaths"));
+        assert_eq!(second.delay, Duration::from_millis(20));
+        assert!(matches!(second.action, Some((2, _))));
+        // The reset rule sees only what the 503 rule let through.
+        let third = scope.decide(&seen("listDnsSearchPaths"));
+        assert!(matches!(third.action, Some((3, Action::Reset))));
+        let account = scope.account();
+        let fired: Vec<u64> = account.rules.iter().map(|r| r.fired).collect();
+        assert_eq!(fired, [1, 1, 2, 1]);
+        let selected: Vec<u64> = account.rules.iter().map(|r| r.selected).collect();
+        assert_eq!(selected, [3, 3, 3, 1]);
+    }
+
+    #[test]
+    fn hits_beyond_the_listed_are_counted() {
+        let mut scope = scope(r#"{"rules": [{"operation": "*", "every": 1, "status": 500}]}"#);
+        for _ in 0..HITS_LISTED + 5 {
+            scope.decide(&seen("getDevice"));
+        }
+        let rule = &scope.account().rules[0];
+        assert_eq!(rule.fired, HITS_LISTED as u64 + 5);
+        assert_eq!(rule.hits.len(), HITS_LISTED);
+        assert_eq!(rule.hits_not_listed, 5);
+    }
+}
