@@ -12,11 +12,12 @@
 //! answer may also wait a fixed or random latency (`--latency`).
 //!
 //! `plan.rs` reads and checks plans; `account.rs` keeps what fired. The layer answers
-//! `/__tailtape/faults` itself (`POST` a plan, `GET` the account, `DELETE` the plan), adds the
+//! `/__tailtape/faults` itself (`control.rs`: `POST` a plan, `GET` the account, `DELETE` it), adds the
 //! account to the wrapped handler's `GET /__tailtape/report` as `fault_plan`, and rewinds the plans
 //! on `POST /__tailtape/reset`.
 
 mod account;
+mod control;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -31,10 +32,11 @@ pub use account::{Account, AccountSummary, HITS_LISTED, Hit, RuleAccount};
 pub use plan::{PlanError, load, parse};
 
 use crate::cli::FaultArgs;
-use crate::http::{Answer, Cut, Handler, read_raw, to_headers};
-use crate::replay::{SESSION_HEADER, SESSION_LIMIT, session_of};
+use crate::http::{Answer, Cut, Handler, to_headers};
+use crate::replay::session_of;
 use crate::routes::{Lookup, OperationTable};
 use account::{Scope, Seen};
+use control::pretty;
 
 /// The control endpoint of fault plans.
 pub const FAULTS_PATH: &str = "/__tailtape/faults";
@@ -393,82 +395,6 @@ impl<H: Handler> Faults<H> {
         });
         (latency + decision.delay, decision.action)
     }
-
-    /// `/__tailtape/faults`: `POST` a plan, `GET` the account, `DELETE` the plan; of the
-    /// server, or with a `tailtape-session` header of that session.
-    async fn control(&self, request: hyper::Request<Incoming>) -> Answer {
-        let refuse =
-            |status: u16, message: String| Answer::json(status, json!({ "message": message }));
-        let headers = to_headers(request.headers());
-        let session = match session_of(&headers) {
-            Ok(session) => session.map(str::to_string),
-            Err(err) => return refuse(400, format!("tailtape: {err}")),
-        };
-        let method = request.method().clone();
-        match method.as_str() {
-            "GET" => {
-                let account = match &session {
-                    Some(name) => self.session_account(name),
-                    None => self.account(),
-                };
-                pretty(200, &json!(account))
-            }
-            "DELETE" => {
-                let mut state = self.lock();
-                match &session {
-                    Some(name) => {
-                        state.named.remove(name);
-                    }
-                    None => state.default = None,
-                }
-                Answer::json(200, with_session(json!({"status": "cleared"}), &session))
-            }
-            "POST" => {
-                let body = match read_raw(request).await {
-                    Ok((_, body)) => body,
-                    Err(answer) => return answer,
-                };
-                let text = String::from_utf8_lossy(&body);
-                let plan = match parse("<request body>", &text) {
-                    Ok(plan) => plan,
-                    Err(err) => return refuse(400, format!("tailtape: fault plan refused: {err}")),
-                };
-                let rules = plan.rules.len();
-                let scope = Scope::new(Arc::new(plan));
-                let mut state = self.lock();
-                match &session {
-                    Some(name) => {
-                        if !state.named.contains_key(name) && state.named.len() >= SESSION_LIMIT {
-                            return refuse(
-                                400,
-                                format!(
-                                    "tailtape: {SESSION_LIMIT} sessions have plans already, the \
-                                     limit; DELETE {FAULTS_PATH} with a {SESSION_HEADER} header \
-                                     ends one"
-                                ),
-                            );
-                        }
-                        state.named.insert(name.clone(), scope);
-                    }
-                    None => state.default = Some(scope),
-                }
-                Answer::json(
-                    200,
-                    with_session(json!({"status": "set", "rules": rules}), &session),
-                )
-            }
-            _ => {
-                let mut answer = refuse(
-                    405,
-                    format!("tailtape: {FAULTS_PATH} takes GET, POST and DELETE"),
-                );
-                answer
-                    .headers
-                    .push(("allow".into(), "GET, POST, DELETE".into()));
-                answer
-            }
-        }
-    }
 }
 
 impl<H: Handler> Handler for Faults<H> {
@@ -547,23 +473,6 @@ fn request_line(request: &hyper::Request<Incoming>) -> String {
         .map_or_else(|| request.uri().path().to_string(), |p| p.to_string());
     let line = format!("{} {}", request.method(), target);
     crate::schema::truncate(crate::redact::mask_tokens(&line), 2048)
-}
-
-fn with_session(mut body: Value, session: &Option<String>) -> Value {
-    if let Some(name) = session {
-        body["session"] = json!(name);
-    }
-    body
-}
-
-fn pretty(status: u16, value: &Value) -> Answer {
-    Answer {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: bytes::Bytes::from(
-            serde_json::to_string_pretty(value).expect("JSON values serialize") + "\n",
-        ),
-    }
 }
 
 #[cfg(test)]
