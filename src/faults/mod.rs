@@ -12,9 +12,9 @@
 //! answer may also wait a fixed or random latency (`--latency`).
 //!
 //! `plan.rs` reads and checks plans; `account.rs` keeps what fired. The layer answers
-//! `/__tailtape/faults` itself (`control.rs`: `POST` a plan, `GET` the account, `DELETE` it), adds the
-//! account to the wrapped handler's `GET /__tailtape/report` as `fault_plan`, and rewinds the plans
-//! on `POST /__tailtape/reset`.
+//! `/__tailtape/faults` itself (`control.rs`: `POST` a plan, `GET` the account, `DELETE` it),
+//! adds the account to the wrapped handler's `GET /__tailtape/report` as `fault_plan`, and
+//! rewinds the plans on `POST /__tailtape/reset`.
 
 mod account;
 mod control;
