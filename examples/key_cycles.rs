@@ -52,7 +52,13 @@ async fn main() {
 
 /// Create, get, delete one key.
 async fn cycle(client: &Http, base: &str) {
-    let created = send(client, "POST", &format!("{base}/api/v2/tailnet/-/keys"), CREATE).await;
+    let created = send(
+        client,
+        "POST",
+        &format!("{base}/api/v2/tailnet/-/keys"),
+        CREATE,
+    )
+    .await;
     let id = serde_json::from_slice::<serde_json::Value>(&created)
         .ok()
         .and_then(|v| v["id"].as_str().map(str::to_string))

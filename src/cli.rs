@@ -112,10 +112,12 @@ const REPLAY_HELP: &str = "\
 The first line on stdout ends with the base URL (--listen 127.0.0.1:0 picks a free port).
 SIGINT or SIGTERM stops the server; the drift and the journal's counts are printed at exit.
 Admin endpoints: GET /__tailtape/health, GET /__tailtape/report (the journal as JSON),
-POST /__tailtape/reset (back to the first recorded answers, journal emptied).
+POST /__tailtape/reset (back to the first recorded answers, journal emptied), and
+/__tailtape/faults (POST a fault plan, GET what it did, DELETE it).
 
-Exit codes: 0 stopped; 1 with --strict: a request was unmatched or invalid, or an interaction
-unused; 2 bad usage or a cassette that cannot be read.
+Exit codes: 0 stopped; 1 with --strict: a request was unmatched or invalid, an interaction
+unused, or a rule of the fault plan never fired; 2 bad usage, or a cassette or fault plan that
+cannot be read (the file, line and column are named).
 
 Example:
   tailtape replay --listen 127.0.0.1:0 --strict --report replay.json cassettes/";
@@ -221,6 +223,8 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     #[command(flatten)]
+    pub faults: FaultArgs,
+    #[command(flatten)]
     pub server: ServerArgs,
 }
 
@@ -267,7 +271,22 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     #[command(flatten)]
+    pub faults: FaultArgs,
+    #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// Faults on purpose (README "Fault plans"), for a server that answers as the API.
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// Apply the fault plan in FILE (schemas/faults.schema.json): rate limits, outages, delays,
+    /// resets and cut bodies for chosen requests; the report's `fault_plan` says what fired, and
+    /// with --strict a rule that never fired fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// Wait MS milliseconds, or a uniformly drawn MIN-MAX, before every answer.
+    #[arg(long, value_name = "MS|MIN-MAX", value_parser = crate::faults::Delay::parse)]
+    pub latency: Option<crate::faults::Delay>,
 }
 
 /// How long a server (`replay`, `record`) waits on a client before closing its connection.

@@ -9,17 +9,17 @@
 //! connection waits for its next request), and a connection with no request in flight for the
 //! idle timeout is shut down gracefully by a per-connection watchdog (hyper has no idle timeout
 //! of its own). HTTP/2 connections are also pinged every idle timeout, so a dead peer is noticed.
+//! An answer may be [cut](Cut) on purpose (fault plans); `wire.rs` puts answers on the wire.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use hyper::header::CONTENT_LENGTH;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -29,6 +29,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::body::Body;
 use crate::cassette::{Headers, Request};
+pub use crate::wire::Cut;
+use crate::wire::{Connection, CutOnPurpose, to_response};
 
 /// The largest request body a server reads (16 MiB); larger ones get 413.
 pub const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -125,15 +127,22 @@ pub async fn serve<H: Handler>(
                 let activity = Arc::new(Activity::default());
                 let handler = Arc::clone(&handler);
                 let watched = Arc::clone(&activity);
+                let stream = Connection::new(stream);
+                let reset = stream.reset_flag();
                 let service = service_fn(move |mut request: hyper::Request<Incoming>| {
                     let handler = Arc::clone(&handler);
                     let activity = Arc::clone(&watched);
+                    let reset = Arc::clone(&reset);
                     request.extensions_mut().insert(timeouts);
                     async move {
                         activity.begin();
                         let answer = handler.handle(request).await;
                         activity.end();
-                        Ok::<_, Infallible>(to_response(answer))
+                        if answer.cut_of() == Some(Cut::Reset) {
+                            reset.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(CutOnPurpose);
+                        }
+                        Ok(to_response(answer))
                     }
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
@@ -270,18 +279,6 @@ impl Activity {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn to_response(answer: Answer) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(answer.body));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(answer.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-    for (name, value) in answer.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
 }
 
 /// Reads a hyper request into a cassette request; an error is the answer to send instead.

@@ -11,9 +11,10 @@
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
 //!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
-//!   server);
+//!   server); [`faults`] (fault plans in front of a server's handler);
 //! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
-//!   (colour), `progress` and `locate` (line and column of a JSON pointer).
+//!   (colour), `progress`, `locate` (line and column of a JSON pointer) and `wire` (answers on
+//!   the wire, cut on purpose by [`faults`]).
 
 pub mod body;
 pub mod cassette;
@@ -24,6 +25,7 @@ pub mod decode;
 pub mod diff;
 pub mod embedded;
 pub mod emulate;
+pub mod faults;
 pub mod finding;
 pub mod http;
 pub mod json;
@@ -42,6 +44,7 @@ pub mod routes;
 pub mod schema;
 mod style;
 pub mod validate;
+mod wire;
 
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use crate::schema::Contract;
 
 const API_PREFIX: &str = "/api/v2";
 /// Files that are not API schemas.
-const NOT_EXPORTED: &[&str] = &["cassette.schema.json"];
+const NOT_EXPORTED: &[&str] = &["cassette.schema.json", "faults.schema.json"];
 
 pub fn document(contract: &Contract) -> Value {
     let mut schemas = Map::new();

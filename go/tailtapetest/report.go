@@ -20,6 +20,7 @@ type report struct {
 		Diff    string       `json:"diff"`
 	} `json:"unmatched"`
 	Unused   []interaction `json:"unused"`
+	Faults   *FaultAccount `json:"fault_plan"`
 	Findings []struct {
 		Cassette    string `json:"cassette"`
 		Interaction int    `json:"interaction"`
@@ -44,7 +45,8 @@ func (i interaction) String() string {
 }
 
 // problems lists what fails a test: unmatched requests (with the nearest recording and the
-// diff), unused interactions (unless allowed) and error findings; "" when there is none.
+// diff), unused interactions (unless allowed), error findings and fault rules that never
+// fired; "" when there is none.
 func (r *report) problems(o options) string {
 	var b strings.Builder
 	if r.Summary.Unmatched > 0 {
@@ -77,6 +79,12 @@ func (r *report) problems(o options) string {
 			}
 			fmt.Fprintf(&b, "\n  %s #%d %s: %s: %s [%s]", f.Cassette, f.Interaction, f.Operation,
 				where, f.Message, f.Rule)
+		}
+	}
+	if never := r.Faults.neverFired(""); len(never) > 0 {
+		fmt.Fprintf(&b, "\n%d fault rules never fired:", len(never))
+		for _, line := range never {
+			b.WriteString("\n  " + line)
 		}
 	}
 	if b.Len() > 0 && r.Summary.NotListed > 0 {

@@ -8,6 +8,10 @@
 // answer, a recorded interaction the test never used, or an error finding (a request, or a
 // recorded answer, that breaks the documented contract).
 //
+// With [Faults], the server also applies a fault plan (`--faults FILE`: rate limits, outages,
+// delays, resets and cut bodies for chosen requests), [Server.FaultAccount] says what it did,
+// and a rule of the plan that never fired fails the test too.
+//
 // The binary is the one the TAILTAPE environment variable names, or else `tailtape` on PATH
 // (`cargo install --path .` in a tailtape checkout puts it there).
 package tailtapetest
@@ -68,12 +72,21 @@ type Option func(*options)
 
 type options struct {
 	allowUnused bool
+	faults      string
 }
 
 // AllowUnused lets the test pass with recorded interactions it never used, for a test that
 // exercises only part of its cassettes. Unmatched requests and contract errors still fail it.
 func AllowUnused() Option {
 	return func(o *options) { o.allowUnused = true }
+}
+
+// Faults applies the fault plan in the file at path (`tailtape replay --faults`; the format is
+// tailtape's schemas/faults.schema.json). A plan tailtape refuses stops the test with its
+// message, which names the file, line and column; a rule of the plan that never fired fails the
+// test when it ends.
+func Faults(path string) Option {
+	return func(o *options) { o.faults = path }
 }
 
 // Replay starts `tailtape replay` on the cassettes at path (a cassette file or a directory of
@@ -97,8 +110,11 @@ func Replay(t testing.TB, path string, opts ...Option) *Server {
 		exited: make(chan struct{}),
 		opts:   o,
 	}
-	s.cmd = exec.Command(bin, "replay", "--listen", "127.0.0.1:0", "--strict",
-		"--report", s.report, path)
+	args := []string{"replay", "--listen", "127.0.0.1:0", "--strict", "--report", s.report}
+	if o.faults != "" {
+		args = append(args, "--faults", o.faults)
+	}
+	s.cmd = exec.Command(bin, append(args, path)...)
 	s.cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()

@@ -1,5 +1,6 @@
 //! `tailtape emulate` on the command line: read the seed, listen, print the base URL as the
-//! first line of stdout, serve until SIGINT or SIGTERM, then write `--report`.
+//! first line of stdout, serve until SIGINT or SIGTERM, then write `--report`. The server is
+//! the emulator behind its fault plan (`--faults`, `--latency`; see `faults/`), as replay's is.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use anyhow::Context;
 
 use super::{Emulator, Options, seed};
 use crate::cli::EmulateArgs;
+use crate::faults::Faults;
 use crate::schema::Contract;
 use crate::{http, log, report};
 
@@ -15,6 +17,7 @@ pub fn command(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.report {
         report::ensure_writable(path)?;
     }
+    let setup = args.faults.setup()?;
     let contract = Contract::load(args.schemas.dir.as_deref())?;
     let (seed, what) = match &args.seed {
         Some(path) => (seed::load(path)?, path.display().to_string()),
@@ -29,16 +32,24 @@ pub fn command(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
         },
     ));
     let what = format!("tailtape emulate: {name} from {what}");
+    let faults = Arc::new(Faults::new(Arc::clone(&emulator), setup));
     http::run_until_signal(
         &args.listen,
-        Arc::clone(&emulator),
+        Arc::clone(&faults),
         args.server.timeouts(),
         &what,
     )?;
     let report = emulator.report(None);
     if let Some(path) = &args.report {
-        std::fs::write(path, report.to_json())
+        let value = serde_json::to_value(&report).expect("a report always serializes");
+        let text = serde_json::to_string_pretty(&faults.with_account(value, None))
+            .expect("a report always serializes");
+        std::fs::write(path, text + "\n")
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    let account = faults.account();
+    if !account.is_empty() {
+        log::info(account.summary_line());
     }
     let s = &report.summary;
     log::info(format!(

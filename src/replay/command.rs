@@ -1,5 +1,7 @@
 //! `tailtape replay` on the command line: load, listen, print the base URL as the first line of
-//! stdout, serve until SIGINT or SIGTERM, then write `--report` and set the exit code.
+//! stdout, serve until SIGINT or SIGTERM, then write `--report` and set the exit code. The
+//! server is the replay behind its fault plan (`--faults`, `--latency`; see `faults/`), whose
+//! account joins the report, the JUnit file and `--strict`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use anyhow::Context;
 
 use super::{Options, Replay};
 use crate::cli::ReplayArgs;
+use crate::faults::Faults;
 use crate::http;
 use crate::junit;
 use crate::log;
@@ -17,6 +20,7 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     for path in args.report.iter().chain(&args.junit) {
         report::ensure_writable(path)?;
     }
+    let setup = args.faults.setup()?;
     let options = Options {
         strict: args.strict,
         enforce: args.enforce,
@@ -32,26 +36,30 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         log::count(replay.interaction_count(), "interaction"),
         log::count(replay.cassette_count(), "cassette")
     );
+    let faults = Arc::new(Faults::new(Arc::clone(&replay), setup));
     http::run_until_signal(
         &args.listen,
-        Arc::clone(&replay),
+        Arc::clone(&faults),
         args.server.timeouts(),
         &what,
     )?;
 
     let report = replay.report();
+    let account = faults.account();
     if let Some(path) = &args.report {
-        std::fs::write(path, report.to_json())
+        let value = faults.with_account(serde_json::json!(report), None);
+        let text = serde_json::to_string_pretty(&value).expect("a report always serializes");
+        std::fs::write(path, text + "\n")
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     if let Some(path) = &args.junit {
-        junit::write(
-            path,
-            "tailtape replay",
-            &replay.junit_cases(),
-            &report.all_findings(),
-        )
-        .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+        let mut cases = replay.junit_cases();
+        cases.extend(account.junit_cases());
+        junit::write(path, "tailtape replay", &cases, &report.all_findings())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    if !account.is_empty() {
+        log::info(account.summary_line());
     }
     let s = &report.summary;
     if report.sessions.is_empty() {
@@ -93,9 +101,11 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             log::count(s.unused, "interaction")
         ));
     }
-    Ok(if args.strict && !report.is_clean() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if args.strict && !(report.is_clean() && account.is_clean()) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }

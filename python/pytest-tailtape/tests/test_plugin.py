@@ -283,7 +283,61 @@ def test_an_unknown_marker_argument_is_an_error(user):
     ).runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*@pytest.mark.tailtape takes cassette paths and allow_unused=; not allow_unsued*"]
+        ["*@pytest.mark.tailtape takes cassette paths, allow_unused= and faults=; not allow_unsued*"]
+    )
+
+
+def test_a_fault_plan_on_the_marker_is_served_and_its_account_read(user):
+    result = user(
+        """
+        PLAN = {"rules": [{"operation": "listDeviceRoutes", "first": 1, "status": 503}]}
+
+        @pytest.mark.tailtape("routes.json", allow_unused=True, faults=PLAN)
+        def test_routes(tailtape_replay):
+            assert get(tailtape_replay.url, "/api/v2/device/n5SUKe8CNTRL/routes") == (
+                503, {"message": "service unavailable"})
+            assert get(tailtape_replay.url, "/api/v2/device/n5SUKe8CNTRL/routes")[0] == 200
+            assert tailtape_replay.faults()["rules"][0]["fired"] == 1
+        """
+    ).runpytest()
+    result.assert_outcomes(passed=1)
+
+
+def test_a_fault_rule_that_never_fired_fails_the_test(user):
+    result = user(
+        """
+        PLAN = {"rules": [
+            {"name": "outage", "operation": "listDeviceRoutes", "first": 1, "status": 503},
+            {"operation": "listTailnetDevices", "first": 1, "status": 429, "retry_after": 1},
+        ]}
+
+        @pytest.mark.tailtape("routes.json", allow_unused=True, faults=PLAN)
+        def test_routes(tailtape_replay):
+            assert get(tailtape_replay.url, "/api/v2/device/n5SUKe8CNTRL/routes")[0] == 503
+        """
+    ).runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*tailtape replay: 1 fault rule that never fired",
+            "*fault rules that never fired:",
+            "*  rule 2: listTailnetDevices first 1: 429 Retry-After: 1 (0 requests selected)",
+        ]
+    )
+
+
+def test_a_bad_fault_plan_fails_with_tailtapes_message_naming_the_place(user, pytester):
+    (pytester.path / "cassettes/plan.json").write_text('{"rules": [\n  {"operation": "nope"}]}')
+    result = user(
+        """
+        @pytest.mark.tailtape("routes.json", faults="plan.json")
+        def test_routes(tailtape_replay):
+            pass
+        """
+    ).runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*tailtape replay exited with code 2 before serving:", "*cassettes/plan.json:2:3: *"]
     )
 
 

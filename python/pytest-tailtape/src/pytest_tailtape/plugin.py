@@ -8,6 +8,8 @@ that test, and the run fails).
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +19,10 @@ from pytest_tailtape.server import ReplayServer, TailtapeError, find_binary, pro
 
 MARKER = "tailtape"
 MARKER_HELP = (
-    "tailtape(*cassettes, allow_unused=False): the cassette files or folders (relative to "
-    "tailtape_cassette_dir) that the tailtape_replay fixture serves; allow_unused=True lets "
-    "recorded interactions go unrequested"
+    "tailtape(*cassettes, allow_unused=False, faults=None): the cassette files or folders "
+    "(relative to tailtape_cassette_dir) that the tailtape_replay fixture serves; "
+    "allow_unused=True lets recorded interactions go unrequested; faults= a fault plan (a dict, "
+    "or a file relative to tailtape_cassette_dir) whose every rule must fire"
 )
 
 
@@ -39,12 +42,16 @@ def tailtape_replay(
     request: pytest.FixtureRequest, tailtape_cassette_dir: Path
 ) -> Iterator[ReplayServer]:
     """A `tailtape replay --strict` server of the test's cassettes (see the `tailtape` marker),
-    on a free port of 127.0.0.1; `.url` is its base URL and `.report()` its journal so far."""
-    cassettes, allow_unused = _marked(request, Path(tailtape_cassette_dir))
-    try:
-        server = ReplayServer.start(find_binary(), cassettes)
-    except TailtapeError as err:
-        pytest.fail(str(err), pytrace=False)
+    on a free port of 127.0.0.1; `.url` is its base URL, `.report()` its journal so far,
+    `.faults()` what its fault plan did and `.set_faults(plan)` replaces the plan."""
+    folder = Path(tailtape_cassette_dir)
+    cassettes, allow_unused, faults = _marked(request, folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        plan = _plan_file(faults, folder, Path(scratch))
+        try:
+            server = ReplayServer.start(find_binary(), cassettes, faults=plan)
+        except TailtapeError as err:
+            pytest.fail(str(err), pytrace=False)
     try:
         yield server
         try:
@@ -64,8 +71,20 @@ def tailtape_replay(
         pytest.fail(failed, pytrace=False)
 
 
-def _marked(request: pytest.FixtureRequest, folder: Path) -> tuple[list[Path], bool]:
-    """The cassettes and `allow_unused` of the closest `tailtape` marker."""
+def _plan_file(faults, folder: Path, scratch: Path) -> Path | None:
+    """The marker's fault plan as a file: a dict written to `scratch`, a path taken relative to
+    `folder` (the server reads it, and names its place in any error)."""
+    if faults is None:
+        return None
+    if isinstance(faults, dict):
+        path = scratch / "marker-faults.json"
+        path.write_text(json.dumps(faults, indent=2))
+        return path
+    return folder / faults
+
+
+def _marked(request: pytest.FixtureRequest, folder: Path) -> tuple[list[Path], bool, object]:
+    """The cassettes, `allow_unused` and `faults` of the closest `tailtape` marker."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is None or not marker.args:
         pytest.fail(
@@ -74,11 +93,15 @@ def _marked(request: pytest.FixtureRequest, folder: Path) -> tuple[list[Path], b
             f"tailtape_cassette_dir ({folder})",
             pytrace=False,
         )
-    unknown = sorted(set(marker.kwargs) - {"allow_unused"})
+    unknown = sorted(set(marker.kwargs) - {"allow_unused", "faults"})
     if unknown:
         pytest.fail(
-            "@pytest.mark.tailtape takes cassette paths and allow_unused=; "
+            "@pytest.mark.tailtape takes cassette paths, allow_unused= and faults=; "
             f"not {', '.join(unknown)}",
             pytrace=False,
         )
-    return [folder / c for c in marker.args], bool(marker.kwargs.get("allow_unused", False))
+    return (
+        [folder / c for c in marker.args],
+        bool(marker.kwargs.get("allow_unused", False)),
+        marker.kwargs.get("faults"),
+    )

@@ -1,7 +1,8 @@
 """The `tailtape replay` process behind the fixture: finding the binary, starting it on a free
-port with `--strict`, reading its base URL from the first line it prints, fetching its journal
-(`GET /__tailtape/report`), stopping it with SIGTERM, and turning a journal into the text a
-failed test shows. Nothing here knows pytest, so the plugin stays a thin layer over the binary:
+port with `--strict` (and a fault plan, `--faults`), reading its base URL from the first line
+it prints, fetching its journal (`GET /__tailtape/report`) and its fault account (`GET
+/__tailtape/faults`), setting a plan at run time, stopping it with SIGTERM, and turning a
+journal into the text a failed test shows. Nothing here knows pytest, so the plugin stays a thin layer over the binary:
 matching, sequences and the journal are the binary's, never re-implemented here.
 """
 
@@ -69,11 +70,18 @@ class ReplayServer:
         self.url = url
 
     @classmethod
-    def start(cls, binary: str, cassettes: Sequence[os.PathLike | str]) -> ReplayServer:
+    def start(
+        cls,
+        binary: str,
+        cassettes: Sequence[os.PathLike | str],
+        faults: os.PathLike | str | None = None,
+    ) -> ReplayServer:
         """Starts the server and waits for its first line; raises `TailtapeError` with the
-        server's own message (which names the file, line and column of a bad cassette) if it
-        exits first."""
+        server's own message (which names the file, line and column of a bad cassette or fault
+        plan) if it exits first. `faults` is a fault plan file (`--faults`)."""
         command = [binary, "replay", "--listen", "127.0.0.1:0", "--strict"]
+        if faults is not None:
+            command += ["--faults", os.fspath(faults)]
         command += [os.fspath(c) for c in cassettes]
         log = tempfile.TemporaryFile()
         try:
@@ -117,6 +125,40 @@ class ReplayServer:
         except (OSError, ValueError) as err:
             raise TailtapeError(
                 f"tailtape replay at {self.url} did not give its report ({err}). Its log:\n"
+                f"{self.log()}"
+            ) from err
+
+    def faults(self) -> dict[str, Any]:
+        """What the fault plan did so far (`GET /__tailtape/faults`): per rule, how many requests
+        it selected and `fired` on, its `hits`, `never_fired`, and for each `Retry-After`
+        whether the client came back too early."""
+        return self._get_json("faults")
+
+    def set_faults(self, plan: Mapping[str, Any]) -> None:
+        """Replaces the server's fault plan (`POST /__tailtape/faults`); raises `TailtapeError`
+        with the server's reason (place and cause) if it refuses the plan."""
+        request = urllib.request.Request(
+            f"{self.url}/__tailtape/faults",
+            data=json.dumps(plan).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        try:
+            with _DIRECT.open(request, timeout=STOP_TIMEOUT):
+                pass
+        except urllib.error.HTTPError as err:
+            reason = err.read().decode("utf-8", errors="replace")
+            raise TailtapeError(f"tailtape replay refused the fault plan: {reason}") from err
+        except OSError as err:
+            raise TailtapeError(f"tailtape replay at {self.url}: {err}") from err
+
+    def _get_json(self, endpoint: str) -> dict[str, Any]:
+        try:
+            with _DIRECT.open(f"{self.url}/__tailtape/{endpoint}", timeout=STOP_TIMEOUT) as answer:
+                return json.load(answer)
+        except (OSError, ValueError) as err:
+            raise TailtapeError(
+                f"tailtape replay at {self.url} did not give its {endpoint} ({err}). Its log:\n"
                 f"{self.log()}"
             ) from err
 
@@ -177,15 +219,17 @@ class ReplayServer:
 
 def problems(report: Mapping[str, Any], allow_unused: bool = False) -> str | None:
     """What a journal shows that fails a test, as text, or `None`: unmatched requests (with the
-    nearest recorded request and the diff), unused interactions (unless `allow_unused`), and
-    error-level validation findings, the same as what makes `--strict` exit 1. The first line
+    nearest recorded request and the diff), unused interactions (unless `allow_unused`),
+    error-level validation findings, and fault rules that never fired, the same as what makes
+    `--strict` exit 1. The first line
     counts them (pytest's short summary shows it); one line follows for each."""
     counts, lines = [], []
 
-    def section(entries: list, what: str) -> None:
+    def section(entries: list, what: str, whats: str | None = None) -> None:
+        whats = whats or f"{what}s"
         if entries:
-            counts.append(f"{len(entries)} {what}{'' if len(entries) == 1 else 's'}")
-            lines.append(f"{what}s:")
+            counts.append(f"{len(entries)} {what if len(entries) == 1 else whats}")
+            lines.append(f"{whats}:")
 
     unmatched = report.get("unmatched", [])
     section(unmatched, "unmatched request")
@@ -201,12 +245,29 @@ def problems(report: Mapping[str, Any], allow_unused: bool = False) -> str | Non
     errors = [f for f in report.get("findings", []) if f.get("level") == "error"]
     section(errors, "validation error")
     lines += [f"  {_finding(f)}" for f in errors]
+    never = list(_never_fired(report.get("fault_plan", {})))
+    section(never, "fault rule that never fired", "fault rules that never fired")
+    lines += [f"  {rule}" for rule in never]
     not_listed = report.get("summary", {}).get("not_listed", 0)
     if not_listed:
         counts.append(f"{not_listed} more unmatched requests or findings not listed")
     if not counts:
         return None
     return "\n".join([f"tailtape replay: {', '.join(counts)}", *lines])
+
+
+def _never_fired(account: Mapping[str, Any], session: str | None = None):
+    """The rules of a fault account (and of its sessions' plans) that never fired, as lines."""
+    for rule in account.get("rules", []):
+        if rule.get("never_fired"):
+            name = f" ({rule['name']})" if rule.get("name") else ""
+            where = f" in session {session}" if session else ""
+            yield (
+                f"rule {rule['rule']}{name}{where}: {rule['selects']} {rule['when']}: "
+                f"{rule['action']} ({rule['selected']} requests selected)"
+            )
+    for name, part in account.get("sessions", {}).items():
+        yield from _never_fired(part, name)
 
 
 def _interaction(ref: Mapping[str, Any]) -> str:
