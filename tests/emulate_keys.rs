@@ -237,3 +237,35 @@ fn another_users_key_is_listed_only_with_all_true() {
         ["kYKVU14CNTRL", "k68VdZ3CNTRL"]
     );
 }
+
+/// A loop creating and deleting keys must not grow the emulator without bound: once the keys
+/// number twice `REVOKED_KEPT`, the oldest revoked ones are forgotten, the newest stay readable.
+#[test]
+fn a_create_and_delete_loop_forgets_the_oldest_revoked_keys() {
+    let emu = Emu::start();
+    let kept = tailtape::emulate::REVOKED_KEPT;
+    let mut deleted = Vec::new();
+    for _ in 0..2 * kept + 1 {
+        let created = emu.json(
+            "POST",
+            KEYS,
+            json!({"capabilities": {"devices": {"create": {"reusable": false}}}}),
+        );
+        let id = text(&created.json(), "/id").to_string();
+        assert_eq!(emu.delete(&format!("{KEYS}/{id}")).status, 200);
+        deleted.push(id);
+    }
+    assert_eq!(emu.get(&format!("{KEYS}/{}", deleted[0])).status, 404);
+    let newest = emu.get(&format!("{KEYS}/{}", deleted.last().unwrap()));
+    assert_eq!(newest.status, 200);
+    assert_eq!(newest.json()["invalid"], true);
+    let still_readable = deleted
+        .iter()
+        .filter(|id| emu.get(&format!("{KEYS}/{id}")).status == 200)
+        .count();
+    // Down to `kept` revoked keys (the seed's among them) at the prune, and the few deleted since.
+    assert!(
+        (kept - 10..=kept + 10).contains(&still_readable),
+        "{still_readable}"
+    );
+}

@@ -57,7 +57,7 @@ pub use command::command;
 pub use derive::{command as seed_command, derive};
 pub use handle::EmulateServer;
 pub use journal::{Report, Summary};
-pub use resources::{emulated, not_emulated};
+pub use resources::{REVOKED_KEPT, emulated, not_emulated};
 pub use server::DEFAULT_LISTEN;
 
 use crate::body::Body;

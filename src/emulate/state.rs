@@ -173,13 +173,17 @@ fn matches_device(device: &Object, id: &str) -> bool {
 }
 
 /// The object of `list` whose string `field` is `value`.
+/// The object of `list` whose string `field` is `value`. Newest first: a test mostly reads what
+/// it has just created.
 pub fn find<'a>(list: &'a [Object], field: &str, value: &str) -> Option<&'a Object> {
     list.iter()
+        .rev()
         .find(|o| o.get(field).and_then(Value::as_str) == Some(value))
 }
 
 pub fn find_mut<'a>(list: &'a mut [Object], field: &str, value: &str) -> Option<&'a mut Object> {
     list.iter_mut()
+        .rev()
         .find(|o| o.get(field).and_then(Value::as_str) == Some(value))
 }
 

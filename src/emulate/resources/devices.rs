@@ -154,6 +154,9 @@ fn authorize(call: &mut Call) -> Outcome {
 /// The tags in `tags` the policy file does not own, as the 400 the API answers (`None`: all
 /// owned).
 pub(super) fn unowned(tailnet: &Tailnet, tags: &[String]) -> Option<Reply> {
+    if tags.is_empty() {
+        return None;
+    }
     let owned = tailnet.owned_tags();
     let bad: Vec<&str> = tags
         .iter()

@@ -5,11 +5,16 @@
 //! without `all=true` show only the account's own keys (those whose `userId` is the account's
 //! user, and auth keys, which carry none).
 //! Only an auth key's tags are checked against `tagOwners`: the recordings show an OAuth client
-//! created with a tag the policy does not own.
+//! created with a tag the policy does not own. Once the keys number twice [`REVOKED_KEPT`], the
+//! oldest revoked ones are forgotten down to that many, so that a test creating and deleting
+//! keys in a loop does not grow the emulator without bound.
 
 use serde_json::{Value, json};
 
 use super::devices::unowned;
+
+/// How many revoked keys stay readable.
+pub const REVOKED_KEPT: usize = 1000;
 use crate::emulate::call::{Call, Handler, Outcome, Reply};
 use crate::emulate::state::{Object, find, find_mut, format_time, parse_time};
 
@@ -144,10 +149,26 @@ fn get(call: &mut Call) -> Outcome {
 fn delete(call: &mut Call) -> Outcome {
     let id = call.param("keyId").to_string();
     let now = format_time(call.tailnet.tick());
-    let key = find_mut(&mut call.tailnet.keys, "id", &id).ok_or_else(Reply::not_found)?;
+    let keys = &mut call.tailnet.keys;
+    let key = find_mut(keys, "id", &id).ok_or_else(Reply::not_found)?;
     key.entry("revoked").or_insert(json!(now));
     key.insert("invalid".into(), json!(true));
+    if keys.len() > 2 * REVOKED_KEPT {
+        forget_oldest_revoked(keys);
+    }
     Ok(Reply::empty(200))
+}
+
+/// Drops the oldest revoked keys until [`REVOKED_KEPT`] are left: run once the list has doubled,
+/// so that its cost is spread over the deletes that grew it.
+fn forget_oldest_revoked(keys: &mut Vec<Object>) {
+    let revoked = keys.iter().filter(|k| k.contains_key("revoked")).count();
+    let mut excess = revoked.saturating_sub(REVOKED_KEPT);
+    keys.retain(|key| {
+        let forget = excess > 0 && key.contains_key("revoked");
+        excess -= usize::from(forget);
+        !forget
+    });
 }
 
 fn set(call: &mut Call) -> Outcome {

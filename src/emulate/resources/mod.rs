@@ -18,6 +18,7 @@ mod webhooks;
 
 use super::call::Handler;
 use crate::routes::OperationTable;
+pub use keys::REVOKED_KEPT;
 
 /// Every resource's handlers, by operationId.
 const TABLE: &[&[(&str, Handler)]] = &[
