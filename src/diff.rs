@@ -23,13 +23,22 @@ use crate::schema::{Contract, truncate};
 use crate::style;
 
 /// JSON fields that differ between any two recordings, ignored wherever they appear: device
-/// activity and versions (`lastSeen`, `clientVersion`, `updateAvailable`), creation and expiry
-/// times (`created`, `expires`, `lastEmailSentAt`), DERP latency figures (`latency`).
+/// activity and versions (`lastSeen`, `clientVersion`, `updateAvailable`), the times the server
+/// stamps when something is created, changed, revoked, synced or sent (`created`, `expires`,
+/// `lastEmailSentAt`, `lastModified`, `updated`, `configUpdated`, `revoked`, `lastSync`,
+/// `lastActivity`: a re-recording, or the emulator's virtual clock, writes its own), DERP
+/// latency figures (`latency`).
 pub const VOLATILE_FIELDS: &[&str] = &[
     "lastSeen",
     "created",
     "expires",
     "lastEmailSentAt",
+    "lastModified",
+    "updated",
+    "configUpdated",
+    "revoked",
+    "lastSync",
+    "lastActivity",
     "clientVersion",
     "updateAvailable",
     "latency",
