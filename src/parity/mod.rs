@@ -1,7 +1,7 @@
 //! `tailtape parity`: re-sends each cassette's requests to a live server (the emulator, a
 //! replay, the real API) and compares each answer with the recorded one through diff.rs's
 //! [`compare`] (status, content-type, body; volatile fields and `--ignore` pointers left out).
-//! Values the target generates itself (ids, keys, secrets) are mapped by reference
+//! Values the target generates itself (ids, keys, secrets, invite URLs, addresses) are mapped by reference
 //! (`mapping.rs`), afresh for each cassette. A target that answers `GET /__tailtape/health` as a
 //! tailtape server does is reset (`POST /__tailtape/reset`) before each cassette, so each one
 //! starts from the state it was recorded in. Requests go out as recorded (hop-by-hop headers and
