@@ -438,3 +438,47 @@ pub fn command(args: &DiffArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn answer(body: Value) -> Response {
+        Response {
+            status: 200,
+            headers: [("content-type".to_string(), "application/json".to_string())].into(),
+            body: Body::Json(body),
+        }
+    }
+
+    #[test]
+    fn times_the_server_stamps_are_not_differences_but_the_rest_is() {
+        let old = answer(json!({
+            "id": "kA", "description": "ci", "revoked": "2026-11-23T10:00:09Z",
+            "updated": "2026-11-23T10:00:09Z",
+            "status": {"lastSync": "2026-11-23T10:00:06.250168Z", "matchedCount": 1},
+        }));
+        let new = answer(json!({
+            "id": "kA", "description": "ci", "updated": "2026-11-23T10:00:02Z",
+            "status": {"lastSync": "2026-11-23T10:00:01Z", "matchedCount": 1},
+        }));
+        assert_eq!(compare(&old, &new, &[]).0, vec![]);
+        let renamed = answer(json!({"id": "kA", "description": "renamed"}));
+        assert_eq!(
+            compare(&old, &renamed, &[]).0,
+            vec![
+                Change::Changed {
+                    at: "/description".into(),
+                    old: "\"ci\"".into(),
+                    new: "\"renamed\"".into(),
+                },
+                Change::Removed {
+                    at: "/status".into(),
+                    old: "{\"matchedCount\":1}".into(),
+                },
+            ]
+        );
+    }
+}
