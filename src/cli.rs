@@ -449,6 +449,11 @@ pub struct ParityArgs {
     /// Also write a JUnit XML report to FILE: one test case per interaction.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Recorded behaviour the target deliberately does not reproduce: a JSON list of
+    /// {cassette, interaction, pointer, reason}; a change one covers is excepted, an exception
+    /// that covers nothing fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 /// A JSON pointer (RFC 6901): empty, or `/` and its segments.

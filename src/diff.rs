@@ -23,13 +23,22 @@ use crate::schema::{Contract, truncate};
 use crate::style;
 
 /// JSON fields that differ between any two recordings, ignored wherever they appear: device
-/// activity and versions (`lastSeen`, `clientVersion`, `updateAvailable`), creation and expiry
-/// times (`created`, `expires`, `lastEmailSentAt`), DERP latency figures (`latency`).
+/// activity and versions (`lastSeen`, `clientVersion`, `updateAvailable`), the times the server
+/// stamps when something is created, changed, revoked, synced or sent (`created`, `expires`,
+/// `lastEmailSentAt`, `lastModified`, `updated`, `configUpdated`, `revoked`, `lastSync`,
+/// `lastActivity`: a re-recording, or the emulator's virtual clock, writes its own), DERP
+/// latency figures (`latency`).
 pub const VOLATILE_FIELDS: &[&str] = &[
     "lastSeen",
     "created",
     "expires",
     "lastEmailSentAt",
+    "lastModified",
+    "updated",
+    "configUpdated",
+    "revoked",
+    "lastSync",
+    "lastActivity",
     "clientVersion",
     "updateAvailable",
     "latency",
@@ -428,4 +437,48 @@ pub fn command(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn answer(body: Value) -> Response {
+        Response {
+            status: 200,
+            headers: [("content-type".to_string(), "application/json".to_string())].into(),
+            body: Body::Json(body),
+        }
+    }
+
+    #[test]
+    fn times_the_server_stamps_are_not_differences_but_the_rest_is() {
+        let old = answer(json!({
+            "id": "kA", "description": "ci", "revoked": "2026-11-23T10:00:09Z",
+            "updated": "2026-11-23T10:00:09Z",
+            "status": {"lastSync": "2026-11-23T10:00:06.250168Z", "matchedCount": 1},
+        }));
+        let new = answer(json!({
+            "id": "kA", "description": "ci", "updated": "2026-11-23T10:00:02Z",
+            "status": {"lastSync": "2026-11-23T10:00:01Z", "matchedCount": 1},
+        }));
+        assert_eq!(compare(&old, &new, &[]).0, vec![]);
+        let renamed = answer(json!({"id": "kA", "description": "renamed"}));
+        assert_eq!(
+            compare(&old, &renamed, &[]).0,
+            vec![
+                Change::Changed {
+                    at: "/description".into(),
+                    old: "\"ci\"".into(),
+                    new: "\"renamed\"".into(),
+                },
+                Change::Removed {
+                    at: "/status".into(),
+                    old: "{\"matchedCount\":1}".into(),
+                },
+            ]
+        );
+    }
 }

@@ -46,6 +46,7 @@ fn the_bundled_cassettes_imply_the_example_tailnet_without_what_they_created() {
     assert_eq!(seed["oauthApps"], json!([]));
     assert_eq!(seed["account"], example["account"]);
     assert_eq!(seed["logStreams"], json!({}));
+    assert_eq!(seed["logStreamStatus"], example["logStreamStatus"]);
 }
 
 #[test]

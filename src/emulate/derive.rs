@@ -78,6 +78,7 @@ impl Derivation {
             "settings",
             "contacts",
             "logStreams",
+            "logStreamStatus",
             "serviceApprovals",
         ] {
             seed.insert(object.into(), json!({}));
@@ -275,6 +276,16 @@ impl Derivation {
                 let kind = param("logType");
                 self.first(&format!("logStreams/{kind}"), |seed| {
                     seed["logStreams"][&kind] = body.clone();
+                });
+            }
+            "getLogStreamingStatus" => {
+                let kind = param("logType");
+                self.first(&format!("logStreamStatus/{kind}"), |seed| {
+                    let mut status = body.clone();
+                    if let Some(status) = status.as_object_mut() {
+                        status.remove("lastActivity");
+                    }
+                    seed["logStreamStatus"][&kind] = status;
                 });
             }
             "listServices" => self.add("services", &list("vipServices")),

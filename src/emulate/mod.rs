@@ -24,6 +24,11 @@
 //! - Keys: lists show `{"id"}` only, as recorded, and hide revoked keys; without `all=true`
 //!   only the account's own. A revoked key still reads, with `revoked` and `invalid: true`, as
 //!   recorded.
+//! - DNS: split-DNS resolvers set through `dns/split-dns` are used with exit nodes
+//!   (`useWithExitNode: true` in the configuration, as recorded), nameservers set through
+//!   `dns/nameservers` are not.
+//! - Log streaming: a stream's status reports the seed's `logStreamStatus` counters for its log
+//!   type (the recorded ones; the emulator sends no logs), else zeros.
 //! - Routes: `enabledRoutes` is what was asked for that the device advertises (enabled ⊆
 //!   advertised); the rest is dropped, not refused (the docs list no 400).
 //! - The policy file: the ETag is the seed's `policyEtag` (as recorded), and after a change the

@@ -85,6 +85,10 @@ pub struct Tailnet {
     /// Log streaming configuration by log type (`configuration`, `network`).
     #[serde(default)]
     pub log_streams: BTreeMap<String, Object>,
+    /// What a configured stream's status reports, by log type (its counters: the emulator sends
+    /// no logs, so they are the recorded ones); a field not given is 0, `lastActivity` the clock.
+    #[serde(default)]
+    pub log_stream_status: BTreeMap<String, Object>,
     /// External ids handed out for AWS log streaming.
     #[serde(default)]
     pub aws_external_ids: Vec<String>,

@@ -1,12 +1,21 @@
-//! Generated values mapped by reference: a target creates its own ids, keys and secrets, so a
-//! recorded `kXq8ZM3CNTRL` may come back as `k123456CNTRL`. Where a recorded answer holds an
-//! id-like value (a field named `id`, `key`, `secret` or ending in `Id`, `Ids`, `ID` or `_id`,
-//! whose value looks generated: 1 to 128 letters, digits and `-_.:`) and the target's answer
-//! holds another one at the same pointer, [`Mapping`] remembers recorded → target; later
-//! requests are rewritten from recorded to target values (path segments, query values, JSON
-//! body strings, form values), and later recorded answers are read through the mapping before
-//! they are compared, so a target value mapped from the recorded one counts as the same. The
-//! mapping is one-to-one: a target value already mapped from another recorded value is a
+//! Generated values mapped by reference: a target creates its own ids, keys, secrets, invite
+//! URLs and addresses, so a recorded `kXq8ZM3CNTRL` may come back as `k123456CNTRL`. A recorded
+//! answer's value is generated ([`generated_pair`]) when it is
+//!
+//! - id-like: a field named `id`, `key`, `secret` or ending in `Id`, `Ids`, `ID` or `_id`, whose
+//!   value looks generated (1 to 128 letters, digits and `-_.:`) on both sides;
+//! - a generated URL: a field ending in `Url` or `URL` whose two URLs are the same up to their
+//!   last path segment, and that segment looks generated on both sides (an invite's code);
+//! - an allocated address: a field `addrs` or `addresses` (or ending in `Addrs`, `Addresses`)
+//!   whose two values are IP addresses of the same family (a service's VIP addresses).
+//!
+//! Where the target's answer holds another such value at the same pointer, [`Mapping`]
+//! remembers recorded → target; later requests are rewritten from recorded to target values
+//! (path segments, query values, JSON body strings, form values), and later recorded answers
+//! are read through the mapping before they are compared, so a target value mapped from the
+//! recorded one counts as the same; in a longer answer string (a message naming an id) a mapped
+//! value standing as a whole word (between characters that cannot be part of one) is read
+//! through the mapping too. The mapping is one-to-one: a target value already mapped from another recorded value is a
 //! [`Conflict`], reported as a difference. A recorded value holding `<redacted>` (a secret the
 //! recorder removed) stands for whatever the target answers there; the last such secret the
 //! target gave replaces a request body value that is exactly `<redacted>` (an OAuth client's
@@ -14,6 +23,7 @@
 //! otherwise is mapped too, for later `if-match` and `if-none-match` headers.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde_json::Value;
@@ -218,7 +228,7 @@ impl Mapping {
                     }
                     return;
                 }
-                if r == t || !field.is_some_and(id_like) || !generated(r) || !generated(t) {
+                if r == t || !field.is_some_and(|field| generated_pair(field, r, t)) {
                     return;
                 }
                 if self.forward.contains_key(r) {
@@ -249,7 +259,10 @@ impl Mapping {
                 Some(Value::String(t)) => Value::String(t.clone()),
                 _ => recorded.clone(),
             },
-            Value::String(s) => Value::String(self.target(s).to_string()),
+            Value::String(s) => Value::String(match self.forward.get(s) {
+                Some(target) => target.clone(),
+                None => self.words(s),
+            }),
             Value::Array(items) => Value::Array(
                 items
                     .iter()
@@ -270,6 +283,55 @@ impl Mapping {
             other => other.clone(),
         }
     }
+
+    /// A string with each mapped value that stands in it as a whole word replaced.
+    fn words(&self, text: &str) -> String {
+        if self.forward.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while !rest.is_empty() {
+            let end = rest.find(|c: char| !word_char(c)).unwrap_or(rest.len());
+            out.push_str(self.target(&rest[..end]));
+            let after = rest[end..].chars().next().map_or(0, char::len_utf8);
+            out.push_str(&rest[end..end + after]);
+            rest = &rest[end + after..];
+        }
+        out
+    }
+}
+
+/// A character a generated value may hold (see [`generated`]).
+fn word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.:".contains(c)
+}
+
+/// Whether a recorded value `r` and the target's `t` of field `field` are both values the
+/// server generates, so that one stands for the other: id-like, a generated URL, or an
+/// allocated address (the module's rule).
+fn generated_pair(field: &str, r: &str, t: &str) -> bool {
+    if id_like(field) {
+        return generated(r) && generated(t);
+    }
+    if field.ends_with("Url") || field.ends_with("URL") {
+        return match (r.rsplit_once('/'), t.rsplit_once('/')) {
+            (Some((r_base, r_code)), Some((t_base, t_code))) => {
+                r_base == t_base && r_base.contains("://") && generated(r_code) && generated(t_code)
+            }
+            _ => false,
+        };
+    }
+    if matches!(field, "addrs" | "addresses")
+        || field.ends_with("Addrs")
+        || field.ends_with("Addresses")
+    {
+        return match (r.parse::<IpAddr>(), t.parse::<IpAddr>()) {
+            (Ok(r), Ok(t)) => r.is_ipv4() == t.is_ipv4(),
+            _ => false,
+        };
+    }
+    false
 }
 
 /// A field whose value the server generates: `id`, `key`, `secret`, `nodeId`, `keyId`,
@@ -400,5 +462,84 @@ mod tests {
             mapping.request(&post).headers["if-match"],
             "\"live\", \"other\""
         );
+    }
+
+    #[test]
+    fn a_generated_invite_url_is_mapped_when_only_its_code_differs() {
+        let mut mapping = Mapping::default();
+        let recorded = "https://login.tailscale.com/admin/invite/MnOpQr789";
+        let target = "https://login.tailscale.com/admin/invite/8eeeba48d";
+        mapping.learn(
+            &json!([{"inviteUrl": recorded}]),
+            &json!([{"inviteUrl": target}]),
+        );
+        assert_eq!(mapping.len(), 1);
+        let read = mapping.recorded_as_target(&json!({"inviteUrl": recorded}), None);
+        assert_eq!(read, json!({"inviteUrl": target}));
+        let accept = request(
+            "/api/v2/device-invites/-/accept",
+            None,
+            Body::Json(json!({"invite": recorded})),
+        );
+        assert_eq!(
+            mapping.request(&accept).body,
+            Body::Json(json!({"invite": target}))
+        );
+
+        // Another place than the recorded one is a difference, not a mapping.
+        let mut other = Mapping::default();
+        other.learn(
+            &json!({"inviteUrl": recorded}),
+            &json!({"inviteUrl": "https://login.tailscale.com/uinv/8eeeba48d"}),
+        );
+        other.learn(
+            &json!({"endpointUrl": "https://a.example/hook"}),
+            &json!({"endpointUrl": "https://b.example/hook"}),
+        );
+        assert!(other.is_empty());
+    }
+
+    #[test]
+    fn an_allocated_address_is_mapped_within_its_family_only() {
+        let mut mapping = Mapping::default();
+        mapping.learn(
+            &json!({"addrs": ["100.100.41.12", "fd7a:115c:a1e0::8e01:290c"]}),
+            &json!({"addrs": ["100.100.41.2", "fd7a:115c:a1e0::8e01:2902"]}),
+        );
+        assert_eq!(mapping.len(), 2);
+        let read = mapping.recorded_as_target(
+            &json!({"addrs": ["100.100.41.12", "fd7a:115c:a1e0::8e01:290c"]}),
+            None,
+        );
+        assert_eq!(
+            read,
+            json!({"addrs": ["100.100.41.2", "fd7a:115c:a1e0::8e01:2902"]})
+        );
+        let mut other = Mapping::default();
+        other.learn(
+            &json!({"addresses": ["100.100.41.12", "svc.example"]}),
+            &json!({"addresses": ["fd7a:115c:a1e0::1", "other.example"]}),
+        );
+        assert!(other.is_empty());
+    }
+
+    #[test]
+    fn a_mapped_value_named_in_a_message_is_read_through_the_mapping() {
+        let mut mapping = Mapping::default();
+        mapping.learn(
+            &json!({"externalId": "60fe9ce7-7791"}),
+            &json!({"externalId": "b7d06129-5070"}),
+        );
+        let read = mapping.recorded_as_target(
+            &json!({"message": "could not assume role r/x with external id 60fe9ce7-7791"}),
+            None,
+        );
+        assert_eq!(
+            read,
+            json!({"message": "could not assume role r/x with external id b7d06129-5070"})
+        );
+        // Only a whole word: a value inside a longer one stays.
+        let read = mapping.recorded_as_target(&json!({"message": "id x60fe9ce7-7791"}), None);
+        assert_eq!(read, json!({"message": "id x60fe9ce7-7791"}));
     }
 }

@@ -1,16 +1,19 @@
 //! `tailtape parity`: re-sends each cassette's requests to a live server (the emulator, a
 //! replay, the real API) and compares each answer with the recorded one through diff.rs's
 //! [`compare`] (status, content-type, body; volatile fields and `--ignore` pointers left out).
-//! Values the target generates itself (ids, keys, secrets) are mapped by reference
+//! Values the target generates itself (ids, keys, secrets, invite URLs, addresses) are mapped by reference
 //! (`mapping.rs`), afresh for each cassette. A target that answers `GET /__tailtape/health` as a
 //! tailtape server does is reset (`POST /__tailtape/reset`) before each cassette, so each one
 //! starts from the state it was recorded in. Requests go out as recorded (hop-by-hop headers and
 //! `content-length` aside) through the recorder's client ([`Upstream`]), with the recorded
 //! (redacted) `authorization` unless [`Options::authorization`] gives one; that value is never
 //! shown, and neither is a key or token in the target's answers (changes are masked as logs
-//! are). [`run`] needs no CLI; `command.rs` is the command line.
+//! are). Changes the exceptions file covers (`exceptions.rs`) are excepted, with their reason,
+//! rather than differences; an exception that covers nothing is stale and fails the run. [`run`]
+//! needs no CLI; `command.rs` is the command line.
 
 mod command;
+mod exceptions;
 mod mapping;
 
 use std::time::Duration;
@@ -19,6 +22,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 pub use command::{command, to_human};
+pub use exceptions::{Exception, Exceptions, ExceptionsError};
 pub use mapping::{Conflict, Mapping};
 
 use crate::body::Body;
@@ -43,6 +47,8 @@ pub struct Options {
     pub authorization: Option<String>,
     /// How long each answer may take.
     pub timeout: Duration,
+    /// Recorded behaviour the target deliberately does not reproduce.
+    pub exceptions: Exceptions,
 }
 
 impl Options {
@@ -52,6 +58,7 @@ impl Options {
             ignore: Vec::new(),
             authorization: None,
             timeout: Duration::from_secs(crate::record::DEFAULT_UPSTREAM_TIMEOUT),
+            exceptions: Exceptions::default(),
         }
     }
 }
@@ -77,8 +84,19 @@ pub struct Checked {
     pub index: usize,
     /// The recorded request line (tokens masked).
     pub request: String,
+    /// What differs and no exception covers.
     pub changes: Vec<Change>,
+    /// The unified diff of the bodies (empty when every change was excepted).
     pub unified: String,
+    /// What differs and an exception covers.
+    pub excepted: Vec<Excepted>,
+}
+
+/// A change an exception covers, and the exception's reason.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Excepted {
+    pub change: Change,
+    pub reason: String,
 }
 
 /// One cassette's run.
@@ -94,6 +112,13 @@ impl CassetteParity {
     pub fn differing(&self) -> impl Iterator<Item = &Checked> {
         self.checked.iter().filter(|c| !c.changes.is_empty())
     }
+
+    /// The interactions that differ only where exceptions cover them.
+    pub fn excepted(&self) -> impl Iterator<Item = &Checked> {
+        self.checked
+            .iter()
+            .filter(|c| c.changes.is_empty() && !c.excepted.is_empty())
+    }
 }
 
 /// A whole run.
@@ -104,6 +129,10 @@ pub struct Outcome {
     /// Whether the target is a tailtape server, reset before each cassette.
     pub reset: bool,
     pub cassettes: Vec<CassetteParity>,
+    /// The exceptions file, when one was given.
+    pub exceptions: Option<String>,
+    /// Its exceptions for cassettes of the run that covered nothing.
+    pub stale: Vec<Exception>,
 }
 
 impl Outcome {
@@ -115,13 +144,21 @@ impl Outcome {
         self.cassettes.iter().map(|c| c.differing().count()).sum()
     }
 
+    /// The interactions that differ only where exceptions cover them.
+    pub fn excepted(&self) -> usize {
+        self.cassettes.iter().map(|c| c.excepted().count()).sum()
+    }
+
+    /// Every answer as recorded (or differing only where an exception says so), and no stale
+    /// exception.
     pub fn is_same(&self) -> bool {
-        self.differing() == 0
+        self.differing() == 0 && self.stale.is_empty()
     }
 
     /// The outcome for programs: `target`, `reset`, `cassettes` (each with `name`,
-    /// `interactions`, `mapped` and `differing`: `index`, `request`, `changes` as diff has
-    /// them, `unified`), `summary`.
+    /// `interactions`, `mapped`, `differing`: `index`, `request`, `changes` as diff has them,
+    /// `unified`, and `excepted`: `index`, `request`, `excepted`: `change`, `reason`),
+    /// `exceptions` (the file or null), `stale`, `summary`.
     pub fn to_json(&self) -> Value {
         json!({
             "target": self.target,
@@ -135,12 +172,22 @@ impl Outcome {
                     "request": d.request,
                     "changes": d.changes,
                     "unified": d.unified,
+                    "excepted": d.excepted,
+                })).collect::<Vec<_>>(),
+                "excepted": c.excepted().map(|d| json!({
+                    "index": d.index,
+                    "request": d.request,
+                    "excepted": d.excepted,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "exceptions": self.exceptions,
+            "stale": self.stale,
             "summary": {
                 "cassettes": self.cassettes.len(),
                 "interactions": self.interactions(),
                 "differing": self.differing(),
+                "excepted": self.excepted(),
+                "stale": self.stale.len(),
             },
         })
     }
@@ -167,13 +214,17 @@ pub async fn run_async(sources: &[Source], options: &Options) -> Result<Outcome,
         target: target.upstream.url().to_string(),
         reset: target.tailtape,
         cassettes: Vec::new(),
+        exceptions: (!options.exceptions.file.is_empty()).then(|| options.exceptions.file.clone()),
+        stale: Vec::new(),
     };
+    let mut used = vec![false; options.exceptions.entries.len()];
     for (name, cassette) in &cassettes {
         target.reset().await?;
-        outcome
-            .cassettes
-            .push(target.check(name, cassette, &options.ignore).await);
+        let mut checked = target.check(name, cassette, &options.ignore).await;
+        options.exceptions.apply(&mut checked, &mut used);
+        outcome.cassettes.push(checked);
     }
+    outcome.stale = options.exceptions.stale(&outcome.cassettes, &used);
     Ok(outcome)
 }
 
@@ -276,6 +327,7 @@ impl Target {
                 request: interaction.request.to_string(),
                 changes: changes.into_iter().map(masked).collect(),
                 unified: mask_tokens(&unified),
+                excepted: Vec::new(),
             });
         }
         CassetteParity {

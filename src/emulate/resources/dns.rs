@@ -34,14 +34,16 @@ fn addresses(resolvers: &Value) -> Vec<Value> {
         .collect()
 }
 
-/// Addresses as resolvers.
-fn resolvers(addresses: &Value) -> Value {
+/// Addresses as resolvers: global nameservers are not used with an exit node, split-DNS
+/// resolvers are (as recorded: a domain set through `dns/split-dns` reads back with
+/// `useWithExitNode: true` in the configuration).
+fn resolvers(addresses: &Value, use_with_exit_node: bool) -> Value {
     Value::Array(
         addresses
             .as_array()
             .into_iter()
             .flatten()
-            .map(|a| json!({"address": a, "useWithExitNode": false}))
+            .map(|a| json!({"address": a, "useWithExitNode": use_with_exit_node}))
             .collect(),
     )
 }
@@ -56,7 +58,7 @@ fn set_nameservers(call: &mut Call) -> Outcome {
     let body = call.object()?;
     let dns = body.get("dns").cloned().unwrap_or(json!([]));
     let config = &mut call.tailnet.dns;
-    config.insert("nameservers".into(), resolvers(&dns));
+    config.insert("nameservers".into(), resolvers(&dns, false));
     // Without a nameserver, MagicDNS goes off (as recorded).
     if dns.as_array().is_none_or(Vec::is_empty) {
         config["preferences"]["magicDNS"] = json!(false);
@@ -128,7 +130,7 @@ fn apply_split(call: &mut Call, replace: bool) -> Outcome {
         if value.is_null() {
             split.remove(&domain);
         } else {
-            split.insert(domain, resolvers(&value));
+            split.insert(domain, resolvers(&value, true));
         }
     }
     Ok(Reply::ok(split_view(call)))

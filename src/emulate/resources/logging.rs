@@ -1,6 +1,7 @@
 //! Logs: configuration audit logs and network flow logs (the seed's, filtered by the `start`
 //! and `end` range, which must be in order, and for audit logs by `event=TARGET.ACTION`), log
-//! streaming per log type (the destination's token is never shown again), and AWS external
+//! streaming per log type (the destination's token is never shown again; a stream's status
+//! reports the seed's `logStreamStatus` counters for its type, else zeros), and AWS external
 //! ids for S3 streaming: a role trusts them when the seed lists it in `awsTrustedRoles`, else
 //! 422 as recorded.
 
@@ -104,7 +105,7 @@ fn stream_status(call: &mut Call) -> Outcome {
         return Err(Reply::not_found());
     }
     let now = crate::emulate::state::format_time(call.tailnet.now);
-    Ok(Reply::ok(json!({
+    let mut status = json!({
         "lastActivity": now,
         "lastError": "",
         "maxBodySize": 524288,
@@ -117,7 +118,14 @@ fn stream_status(call: &mut Call) -> Outcome {
         "rateEntriesSent": 0,
         "rateTotalRequests": 0,
         "rateFailedRequests": 0,
-    })))
+    });
+    if let (Some(status), Some(seeded)) = (
+        status.as_object_mut(),
+        call.tailnet.log_stream_status.get(&kind),
+    ) {
+        status.extend(seeded.clone());
+    }
+    Ok(Reply::ok(status))
 }
 
 fn disable_stream(call: &mut Call) -> Outcome {
