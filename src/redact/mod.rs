@@ -2,7 +2,7 @@
 //! [`Redactor::redact`] rewrites an exchange before anything is written: the Authorization
 //! value (kept as `Bearer <redacted>` / `Basic <redacted>`), cookies (dropped), the values of
 //! secret-named fields and headers (`fields.rs`: `key`, `clientSecret`, `apiKey`,
-//! `x-webhook-secret`, ...), and every secret the scanner finds (`scanner.rs`: `tskey-`
+//! `x-webhook-secret`, ...; `named.rs` replaces them in JSON bodies), and every secret the scanner finds (`scanner.rs`: `tskey-`
 //! tokens, URL passwords, gitleaks' well-known formats, the user's `--redact REGEX`, values
 //! redacted elsewhere) in every string, read as it is and decoded (percent, JSON and HuJSON
 //! escapes, base64), plus the user's `--redact-field JSON-POINTER`s. A secret becomes
@@ -15,6 +15,7 @@
 //! writer takes. Its error names the place and never the secret.
 
 mod fields;
+mod named;
 mod readings;
 pub mod rules;
 mod scanner;
@@ -27,14 +28,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use regex::Regex;
-use serde_json::Value;
 
 pub use fields::is_secret_field;
 
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, media_type, parse_query};
 use crate::decode;
-use crate::json::{Doc, Kind, NodeRef};
 use scanner::{BUILT_IN, Scanner, splice};
 use walk::{Part, visit_strings, visit_strings_mut};
 
@@ -270,35 +269,8 @@ impl Redactor {
             return;
         }
         match body {
-            Body::Json(value) => {
-                self.redact_json(value);
-                for pointer in self.fields.clone() {
-                    if let Some(target) = value.pointer_mut(&pointer) {
-                        let secret = match &*target {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        *target = Value::String(self.placeholder(&secret));
-                    }
-                }
-            }
-            Body::Doc(doc) => {
-                // Each pass reads the document as the one before left it: a pointer into a
-                // field already replaced finds the placeholder.
-                let mut replaced = Vec::new();
-                self.redact_doc(doc.root(), &mut replaced);
-                for pointer in self.fields.clone() {
-                    apply(doc, std::mem::take(&mut replaced));
-                    if let Some(target) = doc.root().pointer(&pointer) {
-                        let secret = match target.as_str() {
-                            Some(s) => s.into_owned(),
-                            None => target.to_value().to_string(),
-                        };
-                        replaced.push((target.index(), self.placeholder(&secret)));
-                    }
-                }
-                apply(doc, replaced);
-            }
+            Body::Json(value) => self.redact_value(value),
+            Body::Doc(doc) => self.redact_document(doc),
             Body::Text(text)
                 if media_type(headers).as_deref() == Some("application/x-www-form-urlencoded") =>
             {
@@ -316,55 +288,6 @@ impl Redactor {
                 }
             }
             Body::Empty => {}
-        }
-    }
-
-    fn redact_json(&mut self, value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                for (name, child) in map.iter_mut() {
-                    let secret = match &*child {
-                        _ if !is_secret_field(name) => None,
-                        Value::String(secret) if !secret.is_empty() => Some(secret.clone()),
-                        Value::Number(number) => Some(number.to_string()),
-                        _ => None,
-                    };
-                    match secret {
-                        Some(secret) => *child = Value::String(self.placeholder(&secret)),
-                        None => self.redact_json(child),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
-            _ => {}
-        }
-    }
-
-    /// [`Redactor::redact_json`] for a document read in place: the replacements, by tape index.
-    fn redact_doc(&mut self, node: NodeRef<'_>, replaced: &mut Vec<(u32, String)>) {
-        match node.kind() {
-            Kind::Object => {
-                for (name, child) in node.members() {
-                    let named = name.as_str().is_some_and(|name| is_secret_field(&name));
-                    let secret = match child.kind() {
-                        _ if !named => None,
-                        Kind::String | Kind::EscapedString => child
-                            .as_str()
-                            .filter(|s| !s.is_empty())
-                            .map(Cow::into_owned),
-                        Kind::Number => Some(child.to_value().to_string()),
-                        _ => None,
-                    };
-                    match secret {
-                        Some(secret) => replaced.push((child.index(), self.placeholder(&secret))),
-                        None => self.redact_doc(child, replaced),
-                    }
-                }
-            }
-            Kind::Array => node
-                .elements()
-                .for_each(|element| self.redact_doc(element, replaced)),
-            _ => {}
         }
     }
 
@@ -561,13 +484,6 @@ fn raw_bytes(body: &Body) -> Cow<'_, [u8]> {
 /// large answer's would be copied at each doubling (and held twice while it is).
 fn text_size(interaction: &Interaction) -> usize {
     4096 + interaction.request.body.size_hint() + interaction.response.body.size_hint()
-}
-
-/// Makes `doc` read each replacement.
-fn apply(doc: &mut Doc, replaced: Vec<(u32, String)>) {
-    for (index, with) in replaced {
-        doc.replace(index, with);
-    }
 }
 
 /// Whether a header still carries a credential: an authorization or secret-named header
