@@ -23,6 +23,7 @@ pub mod close;
 pub mod coverage;
 pub mod decode;
 pub mod diff;
+pub mod document;
 pub mod embedded;
 pub mod emulate;
 pub mod faults;

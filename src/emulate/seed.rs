@@ -9,25 +9,14 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::state::Tailnet;
+use crate::document::{self, Document, DocumentError};
 use crate::embedded;
-use crate::locate::line_column;
 
 /// The bundled example tailnet (`seeds/example.json`).
 pub const EXAMPLE: &str = include_str!("../../seeds/example.json");
 
 /// A seed that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SeedError {
-    #[error("{file}: {error}")]
-    Io { file: String, error: std::io::Error },
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+pub type SeedError = DocumentError;
 
 /// The bundled example tailnet.
 pub fn example() -> Tailnet {
@@ -36,41 +25,24 @@ pub fn example() -> Tailnet {
 
 /// Reads the seed at `path`.
 pub fn load(path: &Path) -> Result<Tailnet, SeedError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| SeedError::Io {
-        file: file.clone(),
-        error,
-    })?;
+    let (file, text) = document::read(path)?;
     parse(&file, &text)
 }
 
 /// Checks and reads a seed's text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Tailnet, SeedError> {
-    let invalid = |line, column, message: String| SeedError::Invalid {
-        file: file.to_string(),
-        line,
-        column,
-        message,
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message);
-        invalid(e.line(), e.column(), format!("not JSON: {message}"))
-    })?;
+    let document = Document { file, text };
+    let value = document.json()?;
     if let Some(error) = validator().iter_errors(&value).next() {
         let pointer = error.instance_path().to_string();
-        let (line, column) = line_column(text, &pointer);
         let at = if pointer.is_empty() { "/" } else { &pointer };
-        return Err(invalid(
-            line,
-            column,
-            format!("{at}: {error} (schemas/seed.schema.json)"),
-        ));
+        let message = format!("{at}: {error} (schemas/seed.schema.json)");
+        return Err(document.invalid(&pointer, message));
     }
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message);
-        invalid(e.line(), e.column(), message.to_string())
+        document.invalid_at(e.line(), e.column(), message.to_string())
     })
 }
 

@@ -11,57 +11,24 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Action, Delay, Plan, Rule, Select, When};
+use crate::document::{self, Document, DocumentError};
 use crate::embedded;
-use crate::locate::line_column;
 use crate::routes::OperationTable;
 
 /// Why a plan was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error("{file}: {error}")]
-    Io { file: String, error: std::io::Error },
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+pub type PlanError = DocumentError;
 
 /// Reads and checks the plan in `path`.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| PlanError::Io {
-        file: file.clone(),
-        error,
-    })?;
+    let (file, text) = document::read(path)?;
     parse(&file, &text)
 }
 
 /// Checks the plan in `text`; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Plan, PlanError> {
-    let invalid = |pointer: &str, message: String| {
-        let (line, column) = line_column(text, pointer);
-        PlanError::Invalid {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-        }
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        PlanError::Invalid {
-            file: file.to_string(),
-            line: e.line().max(1),
-            column: e.column().max(1),
-            message: format!(
-                "not valid JSON: {}",
-                message.split(" at line ").next().unwrap_or(&message)
-            ),
-        }
-    })?;
+    let document = Document { file, text };
+    let invalid = |pointer: &str, message: String| document.invalid(pointer, message);
+    let value = document.json()?;
     if let Some(rules) = value.get("rules").and_then(Value::as_array) {
         for (i, rule) in rules.iter().enumerate() {
             if let Some(rule) = rule.as_object() {

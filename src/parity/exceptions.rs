@@ -15,9 +15,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::document::{self, Document, DocumentError};
+
 use super::{CassetteParity, Excepted};
 use crate::diff::Change;
-use crate::locate::line_column;
 
 /// One recorded behaviour the target does not reproduce.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -42,46 +43,23 @@ pub struct Exceptions {
 }
 
 /// An exceptions file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ExceptionsError {
-    #[error("{file}: {error}")]
-    Io { file: String, error: std::io::Error },
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+pub type ExceptionsError = DocumentError;
 
 impl Exceptions {
     /// Reads the exceptions file at `path`.
     pub fn load(path: &Path) -> Result<Exceptions, ExceptionsError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| ExceptionsError::Io {
-            file: file.clone(),
-            error,
-        })?;
+        let (file, text) = document::read(path)?;
         Exceptions::parse(&file, &text)
     }
 
     /// Checks and reads an exceptions file's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Exceptions, ExceptionsError> {
-        let invalid = |(line, column), message: String| ExceptionsError::Invalid {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-        };
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message);
-            invalid((e.line(), e.column()), format!("not JSON: {message}"))
-        })?;
+        let document = Document { file, text };
+        let invalid = |pointer: &str, message: String| document.invalid(pointer, message);
+        let value = document.json()?;
         let Value::Array(items) = value else {
             return Err(invalid(
-                line_column(text, ""),
+                "",
                 "not a JSON list of {\"cassette\", \"interaction\", \"pointer\", \"reason\"}"
                     .into(),
             ));
@@ -91,7 +69,7 @@ impl Exceptions {
             let at = format!("/{i}");
             let entry: Exception = serde_json::from_value(item).map_err(|e| {
                 invalid(
-                    line_column(text, &at),
+                    &at,
                     format!(
                         "{at}: {e} (an exception is {{\"cassette\", \"interaction\", \"pointer\", \
                          \"reason\"}})"
@@ -100,7 +78,7 @@ impl Exceptions {
             })?;
             if !(entry.pointer.is_empty() || entry.pointer.starts_with('/')) {
                 return Err(invalid(
-                    line_column(text, &format!("{at}/pointer")),
+                    &format!("{at}/pointer"),
                     format!(
                         "{at}/pointer: {:?} is not a JSON pointer (one starts with /)",
                         entry.pointer
@@ -109,7 +87,7 @@ impl Exceptions {
             }
             if entry.reason.trim().is_empty() {
                 return Err(invalid(
-                    line_column(text, &format!("{at}/reason")),
+                    &format!("{at}/reason"),
                     format!("{at}/reason: an exception says why it is one"),
                 ));
             }
