@@ -367,7 +367,7 @@ fn to_answer(response: Response) -> Answer {
     let mut headers: Vec<(String, String)> = response.headers.into_iter().collect();
     let body = match response.body {
         Body::Empty => bytes::Bytes::new(),
-        Body::Json(value) => bytes::Bytes::from(value.to_string()),
+        Body::Json(value) => bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_default()),
         Body::Doc(doc) => bytes::Bytes::from(serde_json::to_vec(&doc.root()).unwrap_or_default()),
         Body::Text(text) => {
             if !headers.iter().any(|(n, _)| n == "content-type") {
