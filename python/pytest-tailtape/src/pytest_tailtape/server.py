@@ -69,6 +69,9 @@ class ReplayServer:
         self._log = log
         self.url = url
 
+    #: The `tailtape` subcommand this class runs, named in its messages.
+    command = "replay"
+
     @classmethod
     def start(
         cls,
@@ -79,10 +82,15 @@ class ReplayServer:
         """Starts the server and waits for its first line; raises `TailtapeError` with the
         server's own message (which names the file, line and column of a bad cassette or fault
         plan) if it exits first. `faults` is a fault plan file (`--faults`)."""
-        command = [binary, "replay", "--listen", "127.0.0.1:0", "--strict"]
+        arguments = ["--strict"]
         if faults is not None:
-            command += ["--faults", os.fspath(faults)]
-        command += [os.fspath(c) for c in cassettes]
+            arguments += ["--faults", os.fspath(faults)]
+        return cls._launch(binary, arguments + [os.fspath(c) for c in cassettes])
+
+    @classmethod
+    def _launch(cls, binary: str, arguments: list[str]):
+        """Runs `binary COMMAND --listen 127.0.0.1:0 ARGUMENTS...` and waits for its base URL."""
+        command = [binary, cls.command, "--listen", "127.0.0.1:0", *arguments]
         log = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(
@@ -102,8 +110,8 @@ class ReplayServer:
             if not words or not words[-1].startswith("http://"):
                 server._kill()
                 raise TailtapeError(
-                    f"tailtape replay printed {line!r} first; expected a line ending with its "
-                    f"base URL. Its log:\n{server.log()}"
+                    f"tailtape {cls.command} printed {line!r} first; expected a line ending "
+                    f"with its base URL. Its log:\n{server.log()}"
                 )
         except TailtapeError:
             server.close()
@@ -124,7 +132,7 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not give its report ({err}). Its log:\n"
+                f"tailtape {self.command} at {self.url} did not give its report ({err}). Its log:\n"
                 f"{self.log()}"
             ) from err
 
@@ -148,9 +156,9 @@ class ReplayServer:
                 pass
         except urllib.error.HTTPError as err:
             reason = err.read().decode("utf-8", errors="replace")
-            raise TailtapeError(f"tailtape replay refused the fault plan: {reason}") from err
+            raise TailtapeError(f"tailtape {self.command} refused the fault plan: {reason}") from err
         except OSError as err:
-            raise TailtapeError(f"tailtape replay at {self.url}: {err}") from err
+            raise TailtapeError(f"tailtape {self.command} at {self.url}: {err}") from err
 
     def _get_json(self, endpoint: str) -> dict[str, Any]:
         try:
@@ -158,7 +166,7 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not give its {endpoint} ({err}). Its log:\n"
+                f"tailtape {self.command} at {self.url} did not give its {endpoint} ({err}). Its log:\n"
                 f"{self.log()}"
             ) from err
 
@@ -171,7 +179,7 @@ class ReplayServer:
         except subprocess.TimeoutExpired:
             self._kill()
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not stop within {STOP_TIMEOUT:g} s of "
+                f"tailtape {self.command} at {self.url} did not stop within {STOP_TIMEOUT:g} s of "
                 f"SIGTERM; killed it. Its log:\n{self.log()}"
             ) from None
         finally:
@@ -198,14 +206,14 @@ class ReplayServer:
                 if left <= 0 or not selector.select(timeout=left):
                     self._kill()
                     raise TailtapeError(
-                        f"tailtape replay printed no line within {START_TIMEOUT:g} s; killed "
+                        f"tailtape {self.command} printed no line within {START_TIMEOUT:g} s; killed "
                         f"it. Its log:\n{self.log()}"
                     )
                 chunk = os.read(out.fileno(), 1)
                 if not chunk:
                     code = self._process.wait()
                     raise TailtapeError(
-                        f"tailtape replay exited with code {code} before serving:\n"
+                        f"tailtape {self.command} exited with code {code} before serving:\n"
                         f"{self.log().rstrip()}"
                     )
                 line += chunk
