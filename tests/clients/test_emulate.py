@@ -41,6 +41,9 @@ def test_every_walk_in_a_random_order(tailtape_emulate, seed):
     order = rng.sample(sorted(WALKS), k=len(WALKS))
     print(f"seed={seed} order={order}")
     asyncio.run(client(tailtape_emulate, None, *(WALKS[w] for w in order), rng=rng))
+    report = tailtape_emulate.report()
+    assert report["findings"] == [], report["findings"]
+    assert report["summary"]["requests"] >= 120, report["summary"]
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed={s}")
@@ -58,6 +61,9 @@ def test_every_walk_at_once_from_parallel_clients_in_their_own_sessions(tailtape
         )
 
     asyncio.run(main())
+    sessions = tailtape_emulate.report()["sessions"]
+    assert sorted(sessions) == [f"s{seed}-{n}" for n in range(4)]
+    assert all(part["findings"] == [] for part in sessions.values()), sessions
 
 
 def test_a_reset_brings_back_what_was_deleted(tailtape_emulate):

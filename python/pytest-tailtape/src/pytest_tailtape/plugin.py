@@ -1,11 +1,11 @@
 """The pytest side: the `tailtape` marker that names a test's cassettes, the
 `tailtape_cassette_dir` fixture they are relative to, the `tailtape_replay` fixture that
 serves them for one test, and the `tailtape_emulate` fixture, a stateful fake tailnet with no
-cassette (its seed and fault plan from the same marker). At teardown, once the test and every fixture that depends on it are
-done, the fixture reads the server's journal, stops the server, and fails with the unmatched
-requests and unused interactions listed (pytest reports a failure in teardown as an error of
-that test, and the run fails).
-"""
+cassette (its seed and fault plan from the same marker). At teardown, once the test and every
+fixture that depends on it are done, each fixture reads the server's journal, stops the server,
+and fails with what it shows (for replay: unmatched requests and unused interactions; for
+emulate: emulator faults and error findings). pytest reports a failure in teardown as an error
+of that test, and the run fails."""
 
 from __future__ import annotations
 

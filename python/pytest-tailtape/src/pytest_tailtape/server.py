@@ -132,8 +132,8 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape {self.command} at {self.url} did not give its report ({err}). Its log:\n"
-                f"{self.log()}"
+                f"tailtape {self.command} at {self.url} did not give its report ({err}). Its "
+                f"log:\n{self.log()}"
             ) from err
 
     def faults(self) -> dict[str, Any]:
@@ -156,7 +156,9 @@ class ReplayServer:
                 pass
         except urllib.error.HTTPError as err:
             reason = err.read().decode("utf-8", errors="replace")
-            raise TailtapeError(f"tailtape {self.command} refused the fault plan: {reason}") from err
+            raise TailtapeError(
+                f"tailtape {self.command} refused the fault plan: {reason}"
+            ) from err
         except OSError as err:
             raise TailtapeError(f"tailtape {self.command} at {self.url}: {err}") from err
 
@@ -166,8 +168,8 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape {self.command} at {self.url} did not give its {endpoint} ({err}). Its log:\n"
-                f"{self.log()}"
+                f"tailtape {self.command} at {self.url} did not give its {endpoint} ({err}). "
+                f"Its log:\n{self.log()}"
             ) from err
 
     def stop(self) -> int:
@@ -206,8 +208,8 @@ class ReplayServer:
                 if left <= 0 or not selector.select(timeout=left):
                     self._kill()
                     raise TailtapeError(
-                        f"tailtape {self.command} printed no line within {START_TIMEOUT:g} s; killed "
-                        f"it. Its log:\n{self.log()}"
+                        f"tailtape {self.command} printed no line within {START_TIMEOUT:g} s; "
+                        f"killed it. Its log:\n{self.log()}"
                     )
                 chunk = os.read(out.fileno(), 1)
                 if not chunk:
