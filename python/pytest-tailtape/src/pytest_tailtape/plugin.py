@@ -94,7 +94,8 @@ def tailtape_emulate(
                 find_binary(), Path(scratch) / "emulate-report.json", seed, plan, enforce
             )
         except TailtapeError as err:
-            pytest.fail(str(err), pytrace=False)
+            # `from None`: the message says it all; pytest would print it twice otherwise.
+            raise pytest.fail.Exception(str(err), pytrace=False) from None
         try:
             yield server
             code = server.stop()
@@ -105,7 +106,7 @@ def tailtape_emulate(
                 )
             report = server.written_report()
         except TailtapeError as err:
-            pytest.fail(str(err), pytrace=False)
+            raise pytest.fail.Exception(str(err), pytrace=False) from None
         finally:
             server.close()
     failed = emulate_problems(report)
