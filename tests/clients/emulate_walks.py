@@ -15,6 +15,7 @@ from tailscale import (
     Tailscale,
     TailscaleNotFoundError,
     TailscaleResponseError,
+    TailscaleUnauthorizedError,
 )
 from tailscale.models import (
     DevicePostureAttributeUpdate,
@@ -101,6 +102,34 @@ async def keys(api: Tailscale, rng: random.Random) -> None:
         await api.delete_key(key.key_id)
         assert (await api.key(key.key_id)).revoked is not None
     await refused(api.key(f"k{name(rng)}CNTRL"), TailscaleNotFoundError)
+
+
+async def oauth_clients(api: Tailscale, rng: random.Random) -> None:
+    """An OAuth client created by the walk, its secret (shown only in the create answer)
+    exchanged for a token by a second client, which then works with the client's scopes."""
+    created = await api.create_key(
+        key_type="client",
+        description=name(rng),
+        scopes=["devices:core", "dns"],
+        tags=["tag:server"],
+    )
+    assert created.key.startswith("tskey-client-"), created.key_id
+    async with Tailscale(
+        tailnet="-",
+        oauth_client_id=created.key_id,
+        oauth_client_secret=created.key,
+        session=api.session,
+    ) as client:
+        assert KEPT in {d.node_id for d in (await client.devices()).values()}
+        assert isinstance(await client.split_dns(), dict)
+    async with Tailscale(
+        tailnet="-",
+        oauth_client_id=created.key_id,
+        oauth_client_secret=f"tskey-client-{created.key_id}-{name(rng, 24)}",
+        session=api.session,
+    ) as wrong:
+        await refused(wrong.devices(), TailscaleUnauthorizedError)
+    await api.delete_key(created.key_id)
 
 
 async def policy(api: Tailscale, rng: random.Random) -> None:
@@ -262,7 +291,12 @@ async def logging(api: Tailscale, rng: random.Random) -> None:
     await api.log_stream_status("network")
     await api.disable_log_streaming("network")
     await refused(api.log_stream_configuration("network"), TailscaleNotFoundError)
-    assert (await api.aws_external_id(reusable=rng.random() < 0.5)).external_id
+    aws = await api.aws_external_id(reusable=rng.random() < 0.5)
+    await api.validate_aws_trust_policy(
+        aws.external_id, role_arn="arn:aws:iam::111122223333:role/tailscale-log-writer"
+    )
+    stranger = f"arn:aws:iam::111122223333:role/{name(rng)}"
+    await refused(api.validate_aws_trust_policy(aws.external_id, role_arn=stranger))
     day = {"start": datetime(2026, 11, 1, tzinfo=UTC), "end": datetime(2026, 12, 1, tzinfo=UTC)}
     assert isinstance(await api.configuration_audit_logs(**day), list)
     assert isinstance(await api.network_flow_logs(**day), list)
@@ -292,6 +326,7 @@ WALKS = {
     for walk in [
         devices,
         keys,
+        oauth_clients,
         policy,
         dns,
         settings,
