@@ -37,6 +37,8 @@ class EmulateServer(ReplayServer):
     give a client the named session's own tailnet."""
 
     command = "emulate"
+    #: Where the emulator writes its journal when it stops (`--report`).
+    report_file: Path
 
     @classmethod
     def start(

@@ -2,9 +2,10 @@
 port with `--strict` (and a fault plan, `--faults`), reading its base URL from the first line
 it prints, fetching its journal (`GET /__tailtape/report`) and its fault account (`GET
 /__tailtape/faults`), setting a plan at run time, stopping it with SIGTERM, and turning a
-journal into the text a failed test shows. Nothing here knows pytest, so the plugin stays a thin layer over the binary:
-matching, sequences and the journal are the binary's, never re-implemented here.
-"""
+journal into the text a failed test shows. `emulate.EmulateServer` runs `tailtape emulate`
+through the same start and stop (`_launch`, `command`). Nothing here knows pytest, so the
+plugin stays a thin layer over the binary: matching, sequences and the journal are the
+binary's, never re-implemented here."""
 
 from __future__ import annotations
 
