@@ -1,10 +1,11 @@
 """The pytest side: the `tailtape` marker that names a test's cassettes, the
-`tailtape_cassette_dir` fixture they are relative to, and the `tailtape_replay` fixture that
-serves them for one test. At teardown, once the test and every fixture that depends on it are
-done, the fixture reads the server's journal, stops the server, and fails with the unmatched
-requests and unused interactions listed (pytest reports a failure in teardown as an error of
-that test, and the run fails).
-"""
+`tailtape_cassette_dir` fixture they are relative to, the `tailtape_replay` fixture that
+serves them for one test, and the `tailtape_emulate` fixture, a stateful fake tailnet with no
+cassette (its seed and fault plan from the same marker). At teardown, once the test and every
+fixture that depends on it are done, each fixture reads the server's journal, stops the server,
+and fails with what it shows (for replay: unmatched requests and unused interactions; for
+emulate: emulator faults and error findings). pytest reports a failure in teardown as an error
+of that test, and the run fails."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tailtape.emulate import EmulateServer, emulate_problems
 from pytest_tailtape.server import ReplayServer, TailtapeError, find_binary, problems
 
 MARKER = "tailtape"
@@ -22,7 +24,10 @@ MARKER_HELP = (
     "tailtape(*cassettes, allow_unused=False, faults=None): the cassette files or folders "
     "(relative to tailtape_cassette_dir) that the tailtape_replay fixture serves; "
     "allow_unused=True lets recorded interactions go unrequested; faults= a fault plan (a dict, "
-    "or a file relative to tailtape_cassette_dir) whose every rule must fire"
+    "or a file relative to tailtape_cassette_dir) whose every rule must fire. For "
+    "tailtape_emulate: tailtape(seed=None, faults=None, enforce=False), no cassettes: seed= a "
+    "seed document relative to tailtape_cassette_dir (default: the bundled example tailnet), "
+    "enforce=True answers any invalid request with 400"
 )
 
 
@@ -69,6 +74,67 @@ def tailtape_replay(
     failed = problems(report, allow_unused=allow_unused)
     if failed:
         pytest.fail(failed, pytrace=False)
+
+
+@pytest.fixture
+def tailtape_emulate(
+    request: pytest.FixtureRequest, tailtape_cassette_dir: Path
+) -> Iterator[EmulateServer]:
+    """A `tailtape emulate --report FILE` server on a free port of 127.0.0.1, seeded with the
+    marker's `seed=` (default: the bundled example tailnet): `.url` is its base URL,
+    `.session(name)` the headers of a session with its own tailnet, `.reset()` goes back to the
+    seed, `.report()` is its journal so far. At teardown it is stopped (SIGTERM) and the test
+    fails on any emulator fault or error finding in the report it wrote."""
+    folder = Path(tailtape_cassette_dir)
+    seed, faults, enforce = _emulate_marked(request, folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        plan = _plan_file(faults, folder, Path(scratch))
+        try:
+            server = EmulateServer.start(
+                find_binary(), Path(scratch) / "emulate-report.json", seed, plan, enforce
+            )
+        except TailtapeError as err:
+            # `from None`: the message says it all; pytest would print it twice otherwise.
+            raise pytest.fail.Exception(str(err), pytrace=False) from None
+        try:
+            yield server
+            code = server.stop()
+            if code != 0:
+                raise TailtapeError(
+                    f"tailtape emulate exited with code {code} when stopped. Its log:\n"
+                    f"{server.log()}"
+                )
+            report = server.written_report()
+        except TailtapeError as err:
+            raise pytest.fail.Exception(str(err), pytrace=False) from None
+        finally:
+            server.close()
+    failed = emulate_problems(report)
+    if failed:
+        pytest.fail(failed, pytrace=False)
+
+
+def _emulate_marked(
+    request: pytest.FixtureRequest, folder: Path
+) -> tuple[Path | None, object, bool]:
+    """The `seed`, `faults` and `enforce` of the closest `tailtape` marker, if any."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return None, None, False
+    unknown = sorted(set(marker.kwargs) - {"seed", "faults", "enforce"})
+    if marker.args or unknown:
+        given = [repr(a) for a in marker.args] + [f"{k}=" for k in unknown]
+        pytest.fail(
+            "tailtape_emulate serves no cassettes: its @pytest.mark.tailtape takes seed=, "
+            f"faults= and enforce=; not {', '.join(given)}",
+            pytrace=False,
+        )
+    seed = marker.kwargs.get("seed")
+    return (
+        None if seed is None else folder / seed,
+        marker.kwargs.get("faults"),
+        bool(marker.kwargs.get("enforce", False)),
+    )
 
 
 def _plan_file(faults, folder: Path, scratch: Path) -> Path | None:

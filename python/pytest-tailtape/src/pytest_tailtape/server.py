@@ -2,9 +2,10 @@
 port with `--strict` (and a fault plan, `--faults`), reading its base URL from the first line
 it prints, fetching its journal (`GET /__tailtape/report`) and its fault account (`GET
 /__tailtape/faults`), setting a plan at run time, stopping it with SIGTERM, and turning a
-journal into the text a failed test shows. Nothing here knows pytest, so the plugin stays a thin layer over the binary:
-matching, sequences and the journal are the binary's, never re-implemented here.
-"""
+journal into the text a failed test shows. `emulate.EmulateServer` runs `tailtape emulate`
+through the same start and stop (`_launch`, `command`). Nothing here knows pytest, so the
+plugin stays a thin layer over the binary: matching, sequences and the journal are the
+binary's, never re-implemented here."""
 
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ class ReplayServer:
         self._log = log
         self.url = url
 
+    #: The `tailtape` subcommand this class runs, named in its messages.
+    command = "replay"
+
     @classmethod
     def start(
         cls,
@@ -79,10 +83,15 @@ class ReplayServer:
         """Starts the server and waits for its first line; raises `TailtapeError` with the
         server's own message (which names the file, line and column of a bad cassette or fault
         plan) if it exits first. `faults` is a fault plan file (`--faults`)."""
-        command = [binary, "replay", "--listen", "127.0.0.1:0", "--strict"]
+        arguments = ["--strict"]
         if faults is not None:
-            command += ["--faults", os.fspath(faults)]
-        command += [os.fspath(c) for c in cassettes]
+            arguments += ["--faults", os.fspath(faults)]
+        return cls._launch(binary, arguments + [os.fspath(c) for c in cassettes])
+
+    @classmethod
+    def _launch(cls, binary: str, arguments: list[str]):
+        """Runs `binary COMMAND --listen 127.0.0.1:0 ARGUMENTS...` and waits for its base URL."""
+        command = [binary, cls.command, "--listen", "127.0.0.1:0", *arguments]
         log = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(
@@ -102,8 +111,8 @@ class ReplayServer:
             if not words or not words[-1].startswith("http://"):
                 server._kill()
                 raise TailtapeError(
-                    f"tailtape replay printed {line!r} first; expected a line ending with its "
-                    f"base URL. Its log:\n{server.log()}"
+                    f"tailtape {cls.command} printed {line!r} first; expected a line ending "
+                    f"with its base URL. Its log:\n{server.log()}"
                 )
         except TailtapeError:
             server.close()
@@ -124,8 +133,8 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not give its report ({err}). Its log:\n"
-                f"{self.log()}"
+                f"tailtape {self.command} at {self.url} did not give its report ({err}). Its "
+                f"log:\n{self.log()}"
             ) from err
 
     def faults(self) -> dict[str, Any]:
@@ -148,9 +157,11 @@ class ReplayServer:
                 pass
         except urllib.error.HTTPError as err:
             reason = err.read().decode("utf-8", errors="replace")
-            raise TailtapeError(f"tailtape replay refused the fault plan: {reason}") from err
+            raise TailtapeError(
+                f"tailtape {self.command} refused the fault plan: {reason}"
+            ) from err
         except OSError as err:
-            raise TailtapeError(f"tailtape replay at {self.url}: {err}") from err
+            raise TailtapeError(f"tailtape {self.command} at {self.url}: {err}") from err
 
     def _get_json(self, endpoint: str) -> dict[str, Any]:
         try:
@@ -158,8 +169,8 @@ class ReplayServer:
                 return json.load(answer)
         except (OSError, ValueError) as err:
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not give its {endpoint} ({err}). Its log:\n"
-                f"{self.log()}"
+                f"tailtape {self.command} at {self.url} did not give its {endpoint} ({err}). "
+                f"Its log:\n{self.log()}"
             ) from err
 
     def stop(self) -> int:
@@ -171,7 +182,7 @@ class ReplayServer:
         except subprocess.TimeoutExpired:
             self._kill()
             raise TailtapeError(
-                f"tailtape replay at {self.url} did not stop within {STOP_TIMEOUT:g} s of "
+                f"tailtape {self.command} at {self.url} did not stop within {STOP_TIMEOUT:g} s of "
                 f"SIGTERM; killed it. Its log:\n{self.log()}"
             ) from None
         finally:
@@ -198,14 +209,14 @@ class ReplayServer:
                 if left <= 0 or not selector.select(timeout=left):
                     self._kill()
                     raise TailtapeError(
-                        f"tailtape replay printed no line within {START_TIMEOUT:g} s; killed "
-                        f"it. Its log:\n{self.log()}"
+                        f"tailtape {self.command} printed no line within {START_TIMEOUT:g} s; "
+                        f"killed it. Its log:\n{self.log()}"
                     )
                 chunk = os.read(out.fileno(), 1)
                 if not chunk:
                     code = self._process.wait()
                     raise TailtapeError(
-                        f"tailtape replay exited with code {code} before serving:\n"
+                        f"tailtape {self.command} exited with code {code} before serving:\n"
                         f"{self.log().rstrip()}"
                     )
                 line += chunk
