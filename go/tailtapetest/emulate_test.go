@@ -90,7 +90,7 @@ func TestARequestThatBreaksTheContractFailsTheTestNamingItsSession(t *testing.T)
 		t.Errorf("a key with capabilities 7 got %d, want 400", status)
 	}
 	for _, want := range []string{"tailtape emulate: ", "error findings in session ci-7:",
-		"#1 createKey: error: request /capabilities: 7 is not of type"} {
+		"<live ci-7> #", "createKey: error: request /capabilities: 7 is not of type"} {
 		if !strings.Contains(failed, want) {
 			t.Errorf("the failure does not say %q:\n%s", want, failed)
 		}
