@@ -260,11 +260,22 @@ func emulateLogging(t *testing.T, client *tsclient.Client, r *rand.Rand) {
 		ok(t, "ValidateAWSTrustPolicy", logging.ValidateAWSTrustPolicy(ctx, external.ExternalID,
 			"arn:aws:iam::111122223333:role/tailscale-log-writer"))
 	}
-	var flows int
-	end := time.Now().UTC()
+	// The seed's one flow log, 2026-11-23 09:44 to 09:45, of pangolin.
+	var flows []tsclient.NetworkFlowLog
+	at := func(m int) time.Time { return time.Date(2026, 11, 23, 9, m, 0, 0, time.UTC) }
 	ok(t, "GetNetworkFlowLogs", logging.GetNetworkFlowLogs(ctx,
-		tsclient.NetworkFlowLogsRequest{Start: end.Add(-time.Hour), End: end},
-		func(tsclient.NetworkFlowLog) error { flows++; return nil }))
+		tsclient.NetworkFlowLogsRequest{Start: at(40 + r.Intn(4)), End: at(46 + r.Intn(10))},
+		func(log tsclient.NetworkFlowLog) error { flows = append(flows, log); return nil }))
+	if len(flows) != 1 || flows[0].NodeID != pangolin || len(flows[0].VirtualTraffic) != 1 {
+		t.Errorf("the flow logs of the seed's window: %+v", flows)
+	}
+	flows = nil
+	ok(t, "GetNetworkFlowLogs of a later hour", logging.GetNetworkFlowLogs(ctx,
+		tsclient.NetworkFlowLogsRequest{Start: at(50), End: at(59)},
+		func(log tsclient.NetworkFlowLog) error { flows = append(flows, log); return nil }))
+	if len(flows) != 0 {
+		t.Errorf("flow logs outside the seed's window: %+v", flows)
+	}
 }
 
 func emulatePostureIntegrations(t *testing.T, client *tsclient.Client, r *rand.Rand) {
