@@ -11,7 +11,7 @@ import (
 
 // Emulate under the fake testing.TB: a test that only sends good requests passes, one that
 // sends a request breaking the contract (in any session) fails naming it, an emulator fault
-// fails the test, and Seed starts the tailnet from another seed.
+// fails the test, Seed starts the tailnet from another seed, and Faults applies a fault plan.
 
 // emulate calls Emulate under fake in a goroutine of its own (Fatalf ends it); nil if it failed.
 func emulate(fake *fakeTB, opts ...Option) *Server {
@@ -161,5 +161,31 @@ func TestSeedStartsTheTailnetFromAnotherSeedAndABadOneStopsTheTest(t *testing.T)
 	failed := fake.end()
 	if srv != nil || !fake.fatal || !strings.Contains(failed, bad+":") {
 		t.Errorf("a bad seed did not stop the test naming the file: %v\n%s", srv, failed)
+	}
+}
+
+func TestAFaultPlanAppliesToTheEmulatorAndARuleThatNeverFiredFailsTheTest(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "faults.json")
+	if err := os.WriteFile(plan, []byte(`{"rules": [
+		{"name": "down", "operation": "listTailnetDevices", "first": 1, "status": 503},
+		{"name": "never", "operation": "deleteWebhook", "first": 1, "status": 500}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeTB{TB: t}
+	srv := emulate(fake, Faults(plan))
+	if srv == nil {
+		t.Fatalf("Emulate failed the test: %s", fake.end())
+	}
+
+	first, _ := send(t, srv, "GET", "/api/v2/tailnet/-/devices", "", "")
+	second, _ := send(t, srv, "GET", "/api/v2/tailnet/-/devices", "", "")
+	failed := fake.end()
+
+	if first != 503 || second != 200 {
+		t.Errorf("the device lists got %d then %d, want 503 then 200", first, second)
+	}
+	if !strings.Contains(failed, "1 fault rules never fired:\n  rule 2 (never): deleteWebhook") ||
+		strings.Contains(failed, "(down)") {
+		t.Errorf("the failure does not list the rule that never fired alone:\n%s", failed)
 	}
 }
