@@ -107,13 +107,21 @@ func emulateSettingsAndContacts(t *testing.T, client *tsclient.Client, r *rand.R
 				return
 			}
 			approval, days, flows := !before.DevicesApprovalOn, 1+r.Intn(180), !before.NetworkFlowLoggingOn
+			updates, users, posture := !before.DevicesAutoUpdatesOn, !before.UsersApprovalOn, !before.PostureIdentityCollectionOn
+			join := []tsclient.RoleAllowedToJoinExternalTailnets{tsclient.RoleAllowedToJoinExternalTailnetsNone,
+				tsclient.RoleAllowedToJoinExternalTailnetsAdmin, tsclient.RoleAllowedToJoinExternalTailnetsMember}[r.Intn(3)]
 			ok(t, "TailnetSettings.Update", settings.Update(ctx, tsclient.UpdateTailnetSettingsRequest{
 				DevicesApprovalOn: &approval, DevicesKeyDurationDays: &days, NetworkFlowLoggingOn: &flows,
+				DevicesAutoUpdatesOn: &updates, UsersApprovalOn: &users, PostureIdentityCollectionOn: &posture,
+				UsersRoleAllowedToJoinExternalTailnets: &join,
 			}))
 			after, err := settings.Get(ctx)
 			if ok(t, "TailnetSettings.Get after Update", err) && (after.DevicesApprovalOn != approval ||
-				after.DevicesKeyDurationDays != days || after.NetworkFlowLoggingOn != flows) {
-				t.Errorf("settings after Update (approval %v, %d days, flows %v): %+v", approval, days, flows, after)
+				after.DevicesKeyDurationDays != days || after.NetworkFlowLoggingOn != flows ||
+				after.DevicesAutoUpdatesOn != updates || after.UsersApprovalOn != users ||
+				after.PostureIdentityCollectionOn != posture || after.UsersRoleAllowedToJoinExternalTailnets != join) {
+				t.Errorf("settings after Update (approval %v, %d days, flows %v, auto-updates %v, user approval %v, "+
+					"posture %v, join %s): %+v", approval, days, flows, updates, users, posture, join, after)
 			}
 		},
 		func() {
