@@ -116,17 +116,21 @@ func emulatePostureAttributes(t *testing.T, client *tsclient.Client, r *rand.Ran
 	ctx := context.Background()
 	key := randomName(r, "custom:check", 6)
 	value := float64(r.Intn(1000))
+	expiry := time.Date(2027, time.Month(1+r.Intn(12)), 1+r.Intn(28), 0, 0, 0, 0, time.UTC)
 
 	ok(t, "SetPostureAttribute", devices.SetPostureAttribute(ctx, pangolin, key,
 		tsclient.DevicePostureAttributeRequest{
 			Value:   value,
-			Expiry:  tsclient.Time{Time: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+			Expiry:  tsclient.Time{Time: expiry},
 			Comment: "set by the Go emulate test",
 		}))
 	attributes, err := devices.GetPostureAttributes(ctx, pangolin)
 	if ok(t, "GetPostureAttributes", err) {
 		if attributes.Attributes[key] != value {
 			t.Errorf("%s reads back %v, want %v", key, attributes.Attributes[key], value)
+		}
+		if got := attributes.Expiries[key].Time; !got.Equal(expiry) {
+			t.Errorf("%s's expiry reads back %v, want %v", key, got, expiry)
 		}
 		if attributes.Attributes["node:os"] != "linux" {
 			t.Errorf("the seed's node:os is gone: %v", attributes.Attributes)
