@@ -153,7 +153,8 @@ func TestEmulateV2(t *testing.T) {
 	for _, a := range order {
 		t.Run(a.name, func(t *testing.T) {
 			t.Parallel()
-			a.run(t, emulatedClient(srv, randomName(randomFor(t), a.name+"-", 8)), randomFor(t))
+			r := randomFor(t)
+			a.run(t, emulatedClient(srv, randomName(r, a.name+"-", 8)), r)
 		})
 	}
 }
