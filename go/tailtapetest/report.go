@@ -2,6 +2,7 @@ package tailtapetest
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -21,16 +22,93 @@ type report struct {
 	} `json:"unmatched"`
 	Unused   []interaction `json:"unused"`
 	Faults   *FaultAccount `json:"fault_plan"`
-	Findings []struct {
-		Cassette    string `json:"cassette"`
-		Interaction int    `json:"interaction"`
-		Operation   string `json:"operation"`
-		Side        string `json:"side"`
-		Level       string `json:"level"`
-		Rule        string `json:"rule"`
-		Pointer     string `json:"pointer"`
-		Message     string `json:"message"`
-	} `json:"findings"`
+	Findings []finding     `json:"findings"`
+}
+
+// finding is a finding of a report: an issue with a request or an answer.
+type finding struct {
+	Cassette    string `json:"cassette"`
+	Interaction int    `json:"interaction"`
+	Operation   string `json:"operation"`
+	Side        string `json:"side"`
+	Level       string `json:"level"`
+	Rule        string `json:"rule"`
+	Pointer     string `json:"pointer"`
+	Message     string `json:"message"`
+}
+
+func (f finding) String() string {
+	where := f.Side
+	if f.Pointer != "" {
+		where += " " + f.Pointer
+	}
+	return fmt.Sprintf("%s #%d %s: %s: %s: %s [%s]", f.Cassette, f.Interaction, f.Operation,
+		f.Level, where, f.Message, f.Rule)
+}
+
+// emulateReport is the part of tailtape's emulate report (its journal) that decides whether a
+// test passed: per session, findings on requests and faults (findings on the emulator's own
+// answers), with the fault plan's account.
+type emulateReport struct {
+	Summary struct {
+		Errors    int `json:"errors"`
+		Faults    int `json:"faults"`
+		NotListed int `json:"not_listed"`
+	} `json:"summary"`
+	Findings []finding                `json:"findings"`
+	Faults   []finding                `json:"faults"`
+	Sessions map[string]emulateReport `json:"sessions"`
+	Plan     *FaultAccount            `json:"fault_plan"`
+}
+
+// problems lists what fails a test on the emulator: every emulator fault (any level: each is
+// a bug in the emulator), every error finding, in the default session and each named one, and
+// fault rules that never fired; "" when there is none.
+func (r *emulateReport) problems() string {
+	var b strings.Builder
+	r.session("", &b)
+	if never := r.Plan.neverFired(""); len(never) > 0 {
+		fmt.Fprintf(&b, "\n%d fault rules never fired:", len(never))
+		for _, line := range never {
+			b.WriteString("\n  " + line)
+		}
+	}
+	return strings.TrimPrefix(b.String(), "\n")
+}
+
+// session writes the problems of one session's journal, then of its named sessions.
+func (r *emulateReport) session(name string, b *strings.Builder) {
+	in := ""
+	if name != "" {
+		in = " in session " + name
+	}
+	if r.Summary.Faults > 0 {
+		fmt.Fprintf(b, "\n%d emulator faults%s (answers that break the documented contract):",
+			r.Summary.Faults, in)
+		for _, f := range r.Faults {
+			b.WriteString("\n  " + f.String())
+		}
+	}
+	if r.Summary.Errors > 0 {
+		fmt.Fprintf(b, "\n%d error findings%s:", r.Summary.Errors, in)
+		for _, f := range r.Findings {
+			if f.Level == "error" {
+				b.WriteString("\n  " + f.String())
+			}
+		}
+	}
+	if (r.Summary.Faults > 0 || r.Summary.Errors > 0) && r.Summary.NotListed > 0 {
+		fmt.Fprintf(b, "\n(%d more counted but not listed by the server)", r.Summary.NotListed)
+	}
+	names := make([]string, 0, len(r.Sessions))
+	for n := range r.Sessions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		part := r.Sessions[n]
+		part.session(n, b)
+	}
 }
 
 // interaction is a recorded interaction, by cassette and position, with its request line.

@@ -1,5 +1,6 @@
 // Package tailtapetest runs a fake Tailscale API for a Go test: `tailtape replay` answering
-// from recorded cassettes, started for one test and checked when the test ends.
+// from recorded cassettes, or `tailtape emulate` holding a stateful fake tailnet, started for
+// one test and checked when the test ends.
 //
 // It is a thin wrapper over the tailtape binary, not a second implementation: [Replay] starts
 // `tailtape replay --listen 127.0.0.1:0 --strict --report FILE CASSETTES`, reads the base URL
@@ -7,6 +8,12 @@
 // SIGTERM and fails the test if the server's report lists a request that got no recorded
 // answer, a recorded interaction the test never used, or an error finding (a request, or a
 // recorded answer, that breaks the documented contract).
+//
+// [Emulate] starts `tailtape emulate --listen 127.0.0.1:0 --report FILE` (with `--seed` through
+// [Seed]; the bundled example tailnet otherwise), needing no cassette, through the same
+// machinery, and at cleanup fails the test on any emulator fault (an answer of the emulator that
+// broke the documented response schema) or error finding (a request that broke the contract),
+// in any `tailtape-session`.
 //
 // With [Faults], the server also applies a fault plan (`--faults FILE`: rate limits, outages,
 // delays, resets and cut bodies for chosen requests), [Server.FaultAccount] says what it did,
@@ -43,7 +50,8 @@ const (
 	stopTimeout  = 15 * time.Second
 )
 
-// Server is a running `tailtape replay`, stopped and checked when its test ends.
+// Server is a running `tailtape replay` or `tailtape emulate`, stopped and checked when its
+// test ends.
 type Server struct {
 	// URL is the server's base URL, such as "http://127.0.0.1:40123" (no trailing slash):
 	// the API lives under URL + "/api/v2/".
@@ -55,6 +63,8 @@ type Server struct {
 	stderr *tailBuffer
 	report string
 	opts   options
+	// command is the tailtape subcommand running: "replay" or "emulate".
+	command string
 }
 
 // BaseURL returns [Server.URL] parsed, for clients that take a *url.URL (such as the
@@ -67,12 +77,20 @@ func (s *Server) BaseURL() *url.URL {
 	return u
 }
 
-// An Option changes how [Replay] runs the server or judges its report.
+// An Option changes how [Replay] or [Emulate] runs the server or judges its report.
 type Option func(*options)
 
 type options struct {
 	allowUnused bool
 	faults      string
+	seed        string
+}
+
+// Seed starts [Emulate] from the seed document at path (`tailtape emulate --seed`, format in
+// tailtape's seeds/README.md) instead of the bundled example tailnet. A seed tailtape refuses
+// stops the test with its message, which names the file, line and column. [Replay] ignores it.
+func Seed(path string) Option {
+	return func(o *options) { o.seed = path }
 }
 
 // AllowUnused lets the test pass with recorded interactions it never used, for a test that
@@ -96,25 +114,61 @@ func Faults(path string) Option {
 // (t.Fatal) when the binary cannot be found or the server does not start, with the reason.
 func Replay(t testing.TB, path string, opts ...Option) *Server {
 	t.Helper()
+	o := collect(opts)
+	args := []string{"--strict"}
+	if o.faults != "" {
+		args = append(args, "--faults", o.faults)
+	}
+	return start(t, "replay", o, append(args, path)...)
+}
+
+// Emulate starts `tailtape emulate` (a stateful fake tailnet: what a test creates is listed,
+// what it changes reads back, what it deletes is gone) on a free port of 127.0.0.1, seeded with
+// the bundled example tailnet or the [Seed] option's, and returns it once it is listening. A
+// request carrying a `tailtape-session` header works on its own copy of the tailnet. When the
+// test ends, the server is stopped and the test fails listing every emulator fault and every
+// error finding of its report, in every session, and (with [Faults]) every fault rule that
+// never fired. Emulate stops the test at once (t.Fatal) when the binary cannot be found or the
+// server does not start, with the reason.
+func Emulate(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	o := collect(opts)
+	var args []string
+	if o.seed != "" {
+		args = append(args, "--seed", o.seed)
+	}
+	if o.faults != "" {
+		args = append(args, "--faults", o.faults)
+	}
+	return start(t, "emulate", o, args...)
+}
+
+func collect(opts []Option) options {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return o
+}
+
+// start runs `tailtape COMMAND --listen 127.0.0.1:0 --report FILE ARGS…`, waits for its base
+// URL and registers the check at the test's cleanup.
+func start(t testing.TB, command string, o options, extra ...string) *Server {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		t.Fatalf("tailtapetest: %v", err)
 	}
 	s := &Server{
-		report: filepath.Join(t.TempDir(), "tailtape-report.json"),
-		stderr: &tailBuffer{limit: 16 << 10},
-		exited: make(chan struct{}),
-		opts:   o,
+		report:  filepath.Join(t.TempDir(), "tailtape-report.json"),
+		stderr:  &tailBuffer{limit: 16 << 10},
+		exited:  make(chan struct{}),
+		opts:    o,
+		command: command,
 	}
-	args := []string{"replay", "--listen", "127.0.0.1:0", "--strict", "--report", s.report}
-	if o.faults != "" {
-		args = append(args, "--faults", o.faults)
-	}
-	s.cmd = exec.Command(bin, append(args, path)...)
+	args := append([]string{command, "--listen", "127.0.0.1:0", "--report", s.report}, extra...)
+	what := strings.Join(append([]string{bin}, args...), " ")
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
@@ -140,12 +194,11 @@ func Replay(t testing.TB, path string, opts ...Option) *Server {
 	case line := <-lines:
 		if s.URL, err = baseURL(line); err != nil {
 			s.stop()
-			t.Fatalf("tailtapetest: %s replay %s: %v\n%s", bin, path, err, s.stderr)
+			t.Fatalf("tailtapetest: %s: %v\n%s", what, err, s.stderr)
 		}
 	case <-time.After(startTimeout):
 		s.stop()
-		t.Fatalf("tailtapetest: %s replay %s printed no address within %s\n%s",
-			bin, path, startTimeout, s.stderr)
+		t.Fatalf("tailtapetest: %s printed no address within %s\n%s", what, startTimeout, s.stderr)
 	}
 	t.Cleanup(func() { s.finish(t) })
 	return s
@@ -214,31 +267,49 @@ func (s *Server) stop() bool {
 // finish stops the server and fails t with what its report found.
 func (s *Server) finish(t testing.TB) {
 	t.Helper()
+	name := "tailtape " + s.command
 	if !s.stop() {
-		t.Errorf("tailtapetest: tailtape replay did not stop within %s of SIGTERM and was "+
-			"killed\n%s", stopTimeout, s.stderr)
+		t.Errorf("tailtapetest: %s did not stop within %s of SIGTERM and was killed\n%s",
+			name, stopTimeout, s.stderr)
 		return
 	}
-	// Under --strict, exit code 1 means the report found something; anything else but 0 is
-	// the server failing.
+	// Under replay's --strict, exit code 1 means the report found something; emulate exits 0
+	// once stopped. Anything else is the server failing.
 	var exit *exec.ExitError
-	if s.err != nil && (!errors.As(s.err, &exit) || exit.ExitCode() != 1) {
-		t.Errorf("tailtapetest: tailtape replay failed: %v\n%s", s.err, s.stderr)
+	found := s.command == "replay" && errors.As(s.err, &exit) && exit.ExitCode() == 1
+	if s.err != nil && !found {
+		t.Errorf("tailtapetest: %s failed: %v\n%s", name, s.err, s.stderr)
 		return
 	}
 	text, err := os.ReadFile(s.report)
 	if err != nil {
-		t.Errorf("tailtapetest: tailtape replay wrote no report: %v\n%s", err, s.stderr)
+		t.Errorf("tailtapetest: %s wrote no report: %v\n%s", name, err, s.stderr)
 		return
 	}
-	var r report
-	if err := json.Unmarshal(text, &r); err != nil {
+	problems, err := s.problems(text)
+	if err != nil {
 		t.Errorf("tailtapetest: %s: not a tailtape report: %v", s.report, err)
 		return
 	}
-	if problems := r.problems(s.opts); problems != "" {
-		t.Errorf("tailtape replay: %s", problems)
+	if problems != "" {
+		t.Errorf("%s: %s", name, problems)
 	}
+}
+
+// problems reads the report text of the server's command and says what fails the test.
+func (s *Server) problems(text []byte) (string, error) {
+	if s.command == "emulate" {
+		var r emulateReport
+		if err := json.Unmarshal(text, &r); err != nil {
+			return "", err
+		}
+		return r.problems(), nil
+	}
+	var r report
+	if err := json.Unmarshal(text, &r); err != nil {
+		return "", err
+	}
+	return r.problems(s.opts), nil
 }
 
 // tailBuffer keeps the last limit bytes written to it (the server's log), safe for the
