@@ -28,6 +28,28 @@ fn fields_all_adds_routes_and_connectivity(#[case] query: &str, #[case] full: bo
     assert_eq!(devices[0]["tags"], json!(["tag:server"]));
 }
 
+/// The documented `<field>=<value>` filters: exact matches, ANDed, a list holding the value.
+#[rstest]
+#[case::a_string("os=linux", &["pangolin"])]
+#[case::a_list_and_a_string("tags=tag:server&hostname=pangolin", &["pangolin"])]
+#[case::and_means_both("tags=tag:server&hostname=armadillo", &[])]
+#[case::a_boolean("isExternal=true", &["otter"])]
+#[case::nothing_by_that_name("hostname=nothing-by-this-name", &[])]
+#[case::with_fields("fields=all&os=macOS", &["armadillo"])]
+fn device_filters_pick_the_devices_that_match(#[case] query: &str, #[case] want: &[&str]) {
+    let emu = Emu::start();
+    let list = emu
+        .get(&format!("/api/v2/tailnet/-/devices?{query}"))
+        .json();
+    let hostnames: Vec<&str> = list["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(hostnames, want, "{query}");
+}
+
 #[test]
 fn an_unknown_device_is_404_in_tailscales_error_shape() {
     let emu = Emu::start();

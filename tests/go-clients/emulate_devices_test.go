@@ -258,12 +258,8 @@ const EnvKnown = "TAILTAPE_GO_KNOWN_FAULTS"
 
 // TestEmulateV2DeviceFilters lists devices through the client's WithFilter, the documented
 // `<field>=<value>` filters of listTailnetDevices (an AND of exact matches; a list field must
-// hold every value). Known mismatch: the emulator ignores the filters and lists every device;
-// skipped unless TAILTAPE_GO_KNOWN_FAULTS=1.
+// hold every value).
 func TestEmulateV2DeviceFilters(t *testing.T) {
-	if os.Getenv(EnvKnown) != "1" {
-		t.Skipf("known emulator mismatch (listTailnetDevices ignores its filters); %s=1 runs it", EnvKnown)
-	}
 	devices := emulatedClient(tailtapetest.Emulate(t), "").Devices()
 	ctx := context.Background()
 	for _, c := range []struct {

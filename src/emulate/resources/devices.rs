@@ -3,6 +3,12 @@
 //! API answers), key expiry, expire, routes (enabled ⊆ advertised) and IP. Deleting a device
 //! removes what hangs off it: its posture attributes, its share invites and its service
 //! approvals.
+//!
+//! The list takes the documented `<field>=<value>` filters: exact matches on top-level
+//! properties, ANDed; a list property must hold every value given for it (`tags=a&tags=b`); a
+//! property the device lacks does not match. Filters on object properties
+//! (`clientConnectivity`), which the docs call unsupported, are ignored rather than refused, as
+//! the docs do not say the API refuses them.
 
 use serde_json::{Value, json};
 
@@ -45,13 +51,34 @@ fn shown(device: &Object, fields: Option<&str>) -> Value {
 
 fn list(call: &mut Call) -> Outcome {
     let fields = call.query("fields");
+    let filters: Vec<(&str, &str)> = call
+        .query
+        .iter()
+        .filter(|(name, _)| name != "fields")
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
     let devices: Vec<Value> = call
         .tailnet
         .devices
         .iter()
+        .filter(|d| filters.iter().all(|(name, value)| matches(d, name, value)))
         .map(|d| shown(d, fields))
         .collect();
     Ok(Reply::ok(json!({ "devices": devices })))
+}
+
+/// Whether `device` passes the filter `name=value` (see the module docs).
+fn matches(device: &Object, name: &str, value: &str) -> bool {
+    match device.get(name) {
+        None => false,
+        Some(Value::String(s)) => s == value,
+        Some(Value::Array(items)) => items.iter().any(|item| match item {
+            Value::String(s) => s == value,
+            other => other.to_string() == value,
+        }),
+        Some(Value::Object(_)) => true,
+        Some(other) => other.to_string() == value,
+    }
 }
 
 /// The device of the `deviceId` parameter, or 404.
