@@ -69,15 +69,16 @@ fn list(call: &mut Call) -> Outcome {
 
 /// Whether `device` passes the filter `name=value` (see the module docs).
 fn matches(device: &Object, name: &str, value: &str) -> bool {
+    // A number or a boolean matches as it is written in JSON.
+    let same = |property: &Value| match property {
+        Value::String(s) => s == value,
+        other => value == serde_json::to_string(other).unwrap_or_default(),
+    };
     match device.get(name) {
         None => false,
-        Some(Value::String(s)) => s == value,
-        Some(Value::Array(items)) => items.iter().any(|item| match item {
-            Value::String(s) => s == value,
-            other => other.to_string() == value,
-        }),
+        Some(Value::Array(items)) => items.iter().any(same),
         Some(Value::Object(_)) => true,
-        Some(other) => other.to_string() == value,
+        Some(property) => same(property),
     }
 }
 
