@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -252,10 +251,6 @@ func emulateOAuthClients(t *testing.T, client *tsclient.Client, r *rand.Rand) {
 	ok(t, "Delete of the OAuth client", keys.Delete(ctx, created.ID))
 }
 
-// EnvKnown names the environment variable that, set to 1, runs the tests of emulator faults
-// and mismatches with the API known and reported but not fixed yet.
-const EnvKnown = "TAILTAPE_GO_KNOWN_FAULTS"
-
 // TestEmulateV2DeviceFilters lists devices through the client's WithFilter, the documented
 // `<field>=<value>` filters of listTailnetDevices (an AND of exact matches; a list field must
 // hold every value).
@@ -285,14 +280,9 @@ func TestEmulateV2DeviceFilters(t *testing.T) {
 	}
 }
 
-// TestEmulateV2FederatedIdentity creates a federated identity and changes its subject. Known
-// emulator fault: the createKey answer for keyType "federated" has no `key` (rightly, a
-// federated identity has no secret), which the documented response schema requires, so the
-// report lists a fault; skipped unless TAILTAPE_GO_KNOWN_FAULTS=1.
+// TestEmulateV2FederatedIdentity creates a federated identity (which has no secret, so its
+// create answer has no `key`) and changes its subject.
 func TestEmulateV2FederatedIdentity(t *testing.T) {
-	if os.Getenv(EnvKnown) != "1" {
-		t.Skipf("known emulator fault (createKey of a federated identity: response /key missing); %s=1 runs it", EnvKnown)
-	}
 	srv := tailtapetest.Emulate(t)
 	r := randomFor(t)
 	keys := emulatedClient(srv, "").Keys()
