@@ -269,3 +269,23 @@ fn a_create_and_delete_loop_forgets_the_oldest_revoked_keys() {
         "{still_readable}"
     );
 }
+
+/// Reads are answered from memory until the session changes: a repeated list is the same
+/// answer and is journaled, and a create shows up in the next list, never a remembered one.
+#[test]
+fn a_remembered_read_is_forgotten_when_the_session_changes() {
+    let emu = Emu::start();
+    let first = ids(&emu.get(KEYS).json());
+    assert_eq!(ids(&emu.get(KEYS).json()), first);
+    let created = emu.json(
+        "POST",
+        KEYS,
+        json!({"capabilities": {"devices": {"create": {"reusable": false}}}}),
+    );
+    let id = text(&created.json(), "/id").to_string();
+    let after = ids(&emu.get(KEYS).json());
+    assert_eq!(after.last(), Some(&id), "{after:?}");
+    assert_eq!(emu.delete(&format!("{KEYS}/{id}")).status, 200);
+    assert_eq!(ids(&emu.get(KEYS).json()), first);
+    assert_eq!(emu.server.report(None).summary.requests, 6);
+}

@@ -4,12 +4,14 @@
 //! entries (what does not fit is counted in `not_listed`), so memory stays bounded whatever
 //! clients send. `GET /__tailtape/report` returns [`Report`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
 use super::state::Tailnet;
 use crate::finding::{Finding, Level};
+use crate::http::Answer;
 use crate::replay::{JOURNAL_LIMIT, SESSION_LIMIT, SessionError};
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
@@ -48,19 +50,39 @@ impl Report {
     }
 }
 
-/// A session: its tailnet and its journal.
+/// A session: its tailnet, its journal, and the answers to its reads since its last change.
 #[derive(Clone)]
 pub(super) struct Session {
     pub(super) tailnet: Tailnet,
     pub(super) journal: Report,
+    /// Answers to `GET`s that were clean (2xx, no finding, no fault), by the whole request
+    /// (`read_key`); emptied by any other request of the session, and when full.
+    pub(super) reads: HashMap<String, Answer>,
+    /// Which state the reads are of: new for every change (and every new session), so that an
+    /// answer computed before a change is never remembered after it.
+    pub(super) epoch: u64,
 }
+
+/// The most reads a session remembers at once.
+pub(super) const READS_KEPT: usize = 256;
+
+/// Epochs are unique across sessions and resets.
+static EPOCHS: AtomicU64 = AtomicU64::new(0);
 
 impl Session {
     pub(super) fn new(seed: &Tailnet) -> Session {
         Session {
             tailnet: seed.clone(),
             journal: Report::default(),
+            reads: HashMap::new(),
+            epoch: EPOCHS.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// The state is about to change: what was read of it is forgotten.
+    pub(super) fn changing(&mut self) {
+        self.reads.clear();
+        self.epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn add_finding(&mut self, finding: Finding) {

@@ -41,6 +41,11 @@
 //!   level warning, `undocumented-status`).
 //! - Deleting a user deletes their devices (with their posture attributes, invites and service
 //!   approvals) and their keys.
+//!
+//! Reads change nothing, so a session remembers its clean answers to `GET`s (2xx, no finding,
+//! no fault) by the whole request, and answers the same request again from memory, journaled as
+//! any other, until its next request of another method; a test polling a list costs what a
+//! replay does.
 
 mod call;
 mod command;
@@ -152,8 +157,18 @@ impl Emulator {
                 json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
             );
         }
+        let read = (request.method == "GET" && request.body.is_empty()).then(|| read_key(request));
+        if let Some(key) = &read
+            && let Ok(state) = self.lock().open(session, &self.seed)
+            && let Some(answer) = state.reads.get(key)
+        {
+            let answer = answer.clone();
+            state.journal.summary.requests += 1;
+            return answer;
+        }
         let mut issues = Vec::new();
         let operation = self.contract.check_request(request, &mut issues);
+        let clean = issues.is_empty();
         // A body that breaks the schema is refused, as the API refuses it (and so that the
         // state never holds what its answers could not show); `--enforce` refuses any error.
         let refuse = issues.iter().any(|i| {
@@ -173,6 +188,10 @@ impl Emulator {
         };
         state.journal.summary.requests += 1;
         let number = state.journal.summary.requests as usize - 1;
+        if read.is_none() {
+            state.changing();
+        }
+        let epoch = state.epoch;
         let findings: Vec<Finding> = issues
             .into_iter()
             .map(|mut issue| {
@@ -264,6 +283,9 @@ impl Emulator {
         if handler.is_some() {
             self.contract.check_response(op, &response, &mut faults);
         }
+        let remembered = (clean && faults.is_empty() && (200..300).contains(&response.status))
+            .then_some(read)
+            .flatten();
         if !faults.is_empty() {
             let line = masked_line(request, session);
             // Journaled after the lock was let go (a reset in between: in the fresh journal).
@@ -278,7 +300,17 @@ impl Emulator {
                 }
             }
         }
-        to_answer(response)
+        let answer = to_answer(response);
+        if let Some(key) = remembered
+            && let Ok(state) = self.lock().open(session, &self.seed)
+            && state.epoch == epoch
+        {
+            if state.reads.len() >= journal::READS_KEPT {
+                state.reads.clear();
+            }
+            state.reads.insert(key, answer.clone());
+        }
+        answer
     }
 
     /// The journal of every session, or of one (`Some(name)`).
@@ -360,6 +392,24 @@ fn content_type(body: &Body) -> Option<String> {
         Body::Json(_) => Some("application/json".into()),
         _ => None,
     }
+}
+
+/// What tells one read from another: the whole request line and every header (the policy
+/// file's answer depends on `Accept`, a token's on `Authorization`).
+fn read_key(request: &Request) -> String {
+    let mut key = format!(
+        "{} {}?{}",
+        request.method,
+        request.path,
+        request.query.as_deref().unwrap_or_default()
+    );
+    for (name, value) in &request.headers {
+        key.push('\n');
+        key.push_str(name);
+        key.push(':');
+        key.push_str(value);
+    }
+    key
 }
 
 /// The checked response as bytes on the wire.
