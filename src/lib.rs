@@ -12,14 +12,15 @@
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
 //!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
 //!   server); [`faults`] (fault plans in front of a server's handler);
-//! - shared plumbing: [`http`] (serving), [`log`] (stderr), [`junit`], and the private `style`
-//!   (colour), `progress`, `locate` (line and column of a JSON pointer) and `wire` (answers on
-//!   the wire, cut on purpose by [`faults`]).
+//! - shared plumbing: [`http`] (serving), [`control`] (the `/__tailtape/` endpoints), [`log`]
+//!   (stderr), [`junit`], and the private `style` (colour), `progress`, `locate` (line and
+//!   column of a JSON pointer) and `wire` (answers on the wire, cut on purpose by [`faults`]).
 
 pub mod body;
 pub mod cassette;
 pub mod cli;
 pub mod close;
+pub mod control;
 pub mod coverage;
 pub mod decode;
 pub mod diff;
