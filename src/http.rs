@@ -427,3 +427,74 @@ pub fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
         })
     }
 }
+
+/// A server inside a Rust test: `handler` served on `addr` (`127.0.0.1:0` picks a free port) by
+/// a runtime of its own on a background thread, so it works from plain `#[test]`s and async
+/// tests alike, and stopped (in-flight requests finished) when dropped. Replay's
+/// `ReplayServer` and emulate's `EmulateServer` are this with their own accessors.
+pub struct InProcess<H> {
+    addr: std::net::SocketAddr,
+    url: String,
+    handler: Arc<H>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<H: Handler> InProcess<H> {
+    /// Starts `handler` on `addr`; `name` names its thread.
+    pub fn start(
+        handler: H,
+        addr: &str,
+        timeouts: Timeouts,
+        name: &str,
+    ) -> std::io::Result<InProcess<H>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(TcpListener::bind(addr))?;
+        let addr = listener.local_addr()?;
+        let handler = Arc::new(handler);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = Arc::clone(&handler);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                runtime.block_on(serve(listener, serving, timeouts, async {
+                    let _ = stopped.await;
+                }))
+            })?;
+        Ok(InProcess {
+            addr,
+            url: format!("http://{addr}"),
+            handler,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// What answers the requests.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}
+
+impl<H> Drop for InProcess<H> {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -41,10 +41,8 @@ pub fn command(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     )?;
     let report = emulator.report(None);
     if let Some(path) = &args.report {
-        let value = serde_json::to_value(&report).expect("a report always serializes");
-        let text = serde_json::to_string_pretty(&faults.with_account(value, None))
-            .expect("a report always serializes");
-        std::fs::write(path, text + "\n")
+        faults
+            .write_report(&report, path)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     let account = faults.account();

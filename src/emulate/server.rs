@@ -3,29 +3,15 @@
 //! seed), each of one session with a `tailtape-session` header or of all without; every other
 //! request is read through `http.rs` and answered by [`Emulator::answer`].
 
-use std::future::Future;
-use std::sync::Arc;
-
 use hyper::body::Incoming;
-use tokio::net::TcpListener;
 
 use super::Emulator;
 use crate::cassette::Request;
 use crate::control::{self, Controlled};
-use crate::http::{self, Answer, Handler, Timeouts};
+use crate::http::{Answer, Handler};
 
 /// Where `tailtape emulate` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8385";
-
-/// Serves `emulator` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    emulator: Arc<Emulator>,
-    timeouts: Timeouts,
-    shutdown: impl Future<Output = ()>,
-) {
-    http::serve(listener, emulator, timeouts, shutdown).await
-}
 
 impl Handler for Emulator {
     async fn handle(&self, request: hyper::Request<Incoming>) -> Answer {

@@ -331,6 +331,18 @@ impl<H: Handler> Faults<H> {
         report
     }
 
+    /// Writes a server's whole report, the account included, to `path` (`--report FILE`).
+    pub fn write_report(
+        &self,
+        report: &impl serde::Serialize,
+        path: &std::path::Path,
+    ) -> std::io::Result<()> {
+        let report = serde_json::to_value(report).expect("a report always serializes");
+        let text = serde_json::to_string_pretty(&self.with_account(report, None))
+            .expect("a report always serializes");
+        std::fs::write(path, text + "\n")
+    }
+
     /// Back to the start of every plan (`None`), or of session `name`'s own.
     pub fn rewind(&self, session: Option<&str>) {
         let mut state = self.lock();

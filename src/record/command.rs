@@ -44,11 +44,10 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     };
     let replay_only = writer.is_none();
     let upstream_url = upstream.url().to_string();
-    let recorded = Replay::new(
-        Contract::load(None)?,
-        vec![(name.clone(), cassette)],
-        Options::default(),
-    );
+    let contract = Contract::load(None)?;
+    // Answers are validated as read in place (`Body::Doc`): compiled before the first client waits.
+    contract.tape_validators();
+    let recorded = Replay::new(contract, vec![(name.clone(), cassette)], Options::default());
     let recorder = Recorder::new(upstream, recorded, writer, name.clone(), redactor);
 
     let what = if replay_only {

@@ -47,9 +47,8 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let report = replay.report();
     let account = faults.account();
     if let Some(path) = &args.report {
-        let value = faults.with_account(serde_json::json!(report), None);
-        let text = serde_json::to_string_pretty(&value).expect("a report always serializes");
-        std::fs::write(path, text + "\n")
+        faults
+            .write_report(&report, path)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     if let Some(path) = &args.junit {

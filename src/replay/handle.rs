@@ -1,14 +1,11 @@
-//! A replay server inside a Rust test: started on a free port of 127.0.0.1 with its own
-//! runtime on a background thread, so it works from plain `#[test]`s and async tests alike,
-//! and stopped (in-flight requests finished) when dropped.
+//! A replay server inside a Rust test (`http::InProcess`): started on a free port of 127.0.0.1
+//! with its own runtime on a background thread, stopped (in-flight requests finished) when
+//! dropped.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use tokio::sync::oneshot;
-
-use super::{Replay, serve};
-use crate::http::Timeouts;
+use super::Replay;
+use crate::http::{InProcess, Timeouts};
 use crate::report::Report;
 
 /// A running replay server.
@@ -38,13 +35,7 @@ use crate::report::Report;
 ///
 /// assert_eq!(server.report().summary.matched, 1);
 /// ```
-pub struct ReplayServer {
-    addr: SocketAddr,
-    url: String,
-    replay: Arc<Replay>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct ReplayServer(InProcess<Replay>);
 
 impl ReplayServer {
     /// Starts `replay` on a free port of 127.0.0.1.
@@ -63,68 +54,35 @@ impl ReplayServer {
         addr: &str,
         timeouts: Timeouts,
     ) -> std::io::Result<ReplayServer> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
-        let addr = listener.local_addr()?;
-        let replay = Arc::new(replay);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = Arc::clone(&replay);
-        let thread = std::thread::Builder::new()
-            .name("tailtape-replay".into())
-            .spawn(move || {
-                runtime.block_on(serve(listener, serving, timeouts, async {
-                    let _ = stopped.await;
-                }))
-            })?;
-        Ok(ReplayServer {
-            addr,
-            url: format!("http://{addr}"),
-            replay,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        InProcess::start(replay, addr, timeouts, "tailtape-replay").map(ReplayServer)
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
-        &self.url
+        self.0.url()
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     /// The journal so far, grouped by session (see [`Replay::report`]).
     pub fn report(&self) -> Report {
-        self.replay.report()
+        self.0.handler().report()
     }
 
     /// One session's own report (`None`: the default session's).
     pub fn session_report(&self, session: Option<&str>) -> Report {
-        self.replay.session_report(session)
+        self.0.handler().session_report(session)
     }
 
     /// Rewinds the recorded sequences and clears the journal, of every session.
     pub fn reset(&self) {
-        self.replay.reset();
+        self.0.handler().reset();
     }
 
     /// Ends session `name` only (see [`Replay::reset_session`]).
     pub fn reset_session(&self, name: &str) {
-        self.replay.reset_session(name);
-    }
-}
-
-impl Drop for ReplayServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.0.handler().reset_session(name);
     }
 }

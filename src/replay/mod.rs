@@ -31,7 +31,7 @@ pub use crate::http::{Answer, MAX_BODY};
 pub use command::command;
 pub use handle::ReplayServer;
 pub use journal::{DIFF_KEPT, JOURNAL_BYTES, JOURNAL_LIMIT, JournalLimits, TEXT_KEPT};
-pub use server::{DEFAULT_LISTEN, serve};
+pub use server::DEFAULT_LISTEN;
 pub use session::{NAME_MAX, SESSION_HEADER, SESSION_LIMIT, SessionError, session_of};
 
 use crate::body::Body;

@@ -137,9 +137,14 @@ impl Contract {
     /// The validator of a schema reference for [`crate::json::Doc`]s; `None` if the schemas
     /// could not be compiled for them (the caller validates a `Value` instead).
     pub fn tape_validator(&self, reference: &str) -> Option<&Validator<Tape>> {
+        self.tape_validators().get(reference)
+    }
+
+    /// Compiles the validators for [`crate::json::Doc`]s now (the recorder, at start) rather
+    /// than at the first document checked.
+    pub fn tape_validators(&self) -> &HashMap<String, Validator<Tape>> {
         self.tape_bodies
             .get_or_init(|| self.body_validators::<Tape>().unwrap_or_default())
-            .get(reference)
     }
 
     /// The body validators compiled again for another JSON representation, by reference.
