@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::body::Body;
 use crate::cassette::{Headers, Request};
@@ -133,7 +133,10 @@ pub async fn serve<H: Handler>(
                     let handler = Arc::clone(&handler);
                     let activity = Arc::clone(&watched);
                     let reset = Arc::clone(&reset);
-                    request.extensions_mut().insert(timeouts);
+                    // Only reading a body needs them (`read_raw`).
+                    if !hyper::body::Body::is_end_stream(request.body()) {
+                        request.extensions_mut().insert(timeouts);
+                    }
                     async move {
                         activity.begin();
                         let answer = handler.handle(request).await;
@@ -205,11 +208,11 @@ where
 }
 
 /// What a connection's watchdog watches: requests in flight, whether there was one, and when
-/// the last one ended (or the connection opened).
+/// the last one ended (or the connection opened). Requests only write it; the watchdog wakes at
+/// the earliest time the connection could have been quiet long enough and looks, so a request
+/// costs no wake-up.
 struct Activity {
     state: Mutex<State>,
-    /// Wakes the watchdog when a request ends, so that it starts counting from there.
-    ended: Notify,
 }
 
 #[derive(Clone, Copy)]
@@ -227,7 +230,6 @@ impl Default for Activity {
                 served: false,
                 since: Instant::now(),
             }),
-            ended: Notify::new(),
         }
     }
 }
@@ -243,8 +245,6 @@ impl Activity {
         let mut state = self.lock();
         state.in_flight -= 1;
         state.since = Instant::now();
-        drop(state);
-        self.ended.notify_one();
     }
 
     /// Completes once no request has been in flight for `timeouts.idle`, or, on a connection
@@ -262,15 +262,15 @@ impl Activity {
             if state.in_flight == 0 && quiet >= limit {
                 return;
             }
+            // Quiet from now on, it could be closed at `since + limit`; a request that ends
+            // later moves `since` to then, closing it an idle timeout after that at the
+            // earliest, so the next look comes no later than either.
             let wait = if state.in_flight == 0 {
-                limit - quiet
+                (limit - quiet).min(timeouts.idle)
             } else {
-                limit
+                timeouts.idle
             };
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.ended.notified() => {}
-            }
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -312,6 +312,10 @@ pub async fn read_raw(
         .get::<Timeouts>()
         .map_or(Timeouts::default().idle, |t| t.idle);
     let (parts, body) = request.into_parts();
+    // A request that says it has no body (a GET without `content-length`) is not read.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok((parts, Bytes::new()));
+    }
     let mut body = Limited::new(body, MAX_BODY as usize);
     let mut bytes = bytes::BytesMut::new();
     loop {
@@ -364,7 +368,11 @@ pub fn to_request(parts: &hyper::http::request::Parts, bytes: &[u8]) -> Request 
 pub fn to_headers(map: &hyper::HeaderMap) -> Headers {
     let mut headers = Headers::new();
     for (name, value) in map {
-        let value = String::from_utf8_lossy(value.as_bytes());
+        // Almost every value is visible ASCII; only the others go through the lossy decoding.
+        let value = match value.to_str() {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value.as_bytes()),
+        };
         headers
             .entry(name.as_str().to_string())
             .and_modify(|joined: &mut String| {

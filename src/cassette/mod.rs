@@ -78,7 +78,11 @@ impl Request {
 /// key/value pairs, in order: `+` is a space, `%XX` a byte.
 pub fn parse_query(text: &str) -> Vec<(String, String)> {
     let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
+        let spaced = match s.contains('+') {
+            true => std::borrow::Cow::Owned(s.replace('+', " ")),
+            false => std::borrow::Cow::Borrowed(s),
+        };
+        percent_encoding::percent_decode_str(&spaced)
             .decode_utf8_lossy()
             .into_owned()
     };

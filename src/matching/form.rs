@@ -1,14 +1,14 @@
-//! A request reduced to what matching compares (its form), the SHA-256 of that form (its
+//! A request reduced to what matching compares (its form), the XXH3-128 of that form (its
 //! fingerprint), and a rendering of it for diffs. The form is canonical: every equivalence of
 //! `equivalence.rs` is applied while it is built, so that two requests that mean the same have
 //! the same form, and each rewrite is noted ([`Notes`]) to say later which equivalences a match
 //! used.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use base64::Engine;
 use serde_json::Value;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::equivalence::{Equivalence, Notes, instant, is_param};
 use super::path::{Tailnets, canonical_path};
@@ -161,47 +161,44 @@ impl Form {
         Some(form)
     }
 
-    /// The SHA-256 of everything compared, written out unambiguously: equal fingerprints,
+    /// The XXH3-128 of everything compared, written out unambiguously: equal fingerprints,
     /// equal requests. The text is hashed as it is written, never held whole.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut out = Hashing(ring::digest::Context::new(&ring::digest::SHA256));
-        // Lengths before free text keep the parts apart (no value can fake a separator).
-        let mut part = |tag: &str, text: &str| {
-            let _ = write!(out, "{tag}{}:", text.len());
-            let _ = out.write_all(text.as_bytes());
+        let mut out = Hashing(Xxh3::new());
+        // A tag and a length before free text keep the parts apart (no value can fake a
+        // separator).
+        let mut part = |tag: u8, text: &[u8]| {
+            out.0.update(&[tag]);
+            out.0.update(&(text.len() as u64).to_le_bytes());
+            out.0.update(text);
         };
-        part("M", &self.method);
-        part("P", &self.path);
+        part(b'M', self.method.as_bytes());
+        part(b'P', self.path.as_bytes());
         for (k, v) in &self.query {
-            part("Q", k);
-            part("=", v);
+            part(b'Q', k.as_bytes());
+            part(b'=', v.as_bytes());
         }
         for (k, v) in &self.headers {
-            part("H", k);
-            part("=", v);
+            part(b'H', k.as_bytes());
+            part(b'=', v.as_bytes());
         }
         match &self.body {
-            CanonicalBody::Empty => part("E", ""),
+            CanonicalBody::Empty => part(b'E', b""),
             CanonicalBody::Json(value) => {
-                part("J", "");
+                // Last, and JSON text ends itself.
+                part(b'J', b"");
                 let _ = serde_json::to_writer(&mut out, value);
             }
             CanonicalBody::Pairs(pairs) => {
                 for (k, v) in pairs {
-                    part("F", k);
-                    part("=", v);
+                    part(b'F', k.as_bytes());
+                    part(b'=', v.as_bytes());
                 }
             }
-            CanonicalBody::Text(text) => part("T", text),
-            CanonicalBody::Bytes(bytes) => {
-                let _ = write!(out, "B{}:", bytes.len());
-                let _ = out.write_all(bytes);
-            }
+            CanonicalBody::Text(text) => part(b'T', text.as_bytes()),
+            CanonicalBody::Bytes(bytes) => part(b'B', bytes),
         }
-        let digest = out.0.finish();
-        let mut fingerprint = [0; 32];
-        fingerprint.copy_from_slice(digest.as_ref());
-        fingerprint
+        out.0.digest128()
     }
 
     /// A readable form for diffs: request line, significant headers, pretty body with sorted
@@ -376,8 +373,8 @@ fn basic_client_id(value: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
-/// Feeds what is written to a SHA-256.
-struct Hashing(ring::digest::Context);
+/// Feeds what is written to an XXH3-128.
+struct Hashing(Xxh3);
 
 impl std::io::Write for Hashing {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {

@@ -12,7 +12,7 @@
 //! requests that mean the same have the same form.
 //!
 //! Identical recorded requests form one sequence, answered in recorded order. Lookup is one
-//! hash probe, whatever the cassette's size: a request is kept as the SHA-256 of its form and a
+//! hash probe, whatever the cassette's size: a request is kept as the XXH3-128 of its form and a
 //! rendering for diffs, not whole. A request without `Accept` that matches nothing gets a second
 //! probe, among the recordings as if they had sent no `Accept` either (RFC 9110: no `Accept`
 //! accepts any media type). A [`Match`] says which equivalences it used. When nothing matches,
@@ -67,17 +67,43 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The SHA-256 of a request's form: what lookup compares.
-type Fingerprint = [u8; 32];
+/// The XXH3-128 of a request's form: what lookup compares. A non-cryptographic hash is enough:
+/// recorded requests are not chosen to collide, and 128 bits make an accidental collision
+/// among millions of them vanishingly unlikely.
+type Fingerprint = u128;
+
+/// Fingerprints are hashes already: the table takes their low 64 bits as they are rather than
+/// hashing them again.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used (a fingerprint); other input is folded in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type ByFingerprint = HashMap<Fingerprint, usize, std::hash::BuildHasherDefault<Prehashed>>;
 
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {
     canon: Canon,
     /// Fingerprint -> sequence number.
-    by_fingerprint: HashMap<Fingerprint, usize>,
+    by_fingerprint: ByFingerprint,
     /// Fingerprint with no `accept` value -> sequence number (the first recorded), for requests
     /// without `Accept`.
-    by_any_accept: HashMap<Fingerprint, usize>,
+    by_any_accept: ByFingerprint,
     /// Each sequence: indices of identical recorded requests, in recorded order.
     sequences: Vec<Vec<usize>>,
     /// Each recorded request rendered for diffs.
@@ -119,8 +145,8 @@ impl Matcher {
                 shapes: Shapes::new(contract),
                 tailnets: Default::default(),
             },
-            by_fingerprint: HashMap::new(),
-            by_any_accept: HashMap::new(),
+            by_fingerprint: ByFingerprint::default(),
+            by_any_accept: ByFingerprint::default(),
             sequences: Vec::new(),
             rendered: Vec::new(),
             notes: Vec::new(),
