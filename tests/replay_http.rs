@@ -583,3 +583,52 @@ fn the_journal_stops_listing_at_its_byte_cap_and_counts_the_rest() {
         .sum();
     assert!(kept <= cap, "{kept} bytes kept");
 }
+
+#[test]
+fn a_repeated_bodiless_request_is_checked_and_matched_by_its_own_headers_each_time() {
+    let replay = Replay::new(
+        Contract::load(None).unwrap(),
+        vec![bundled_named("policy.json")],
+        Options::default(),
+    );
+    let policy = |accept: &str, query: Option<&str>| Request {
+        method: "GET".into(),
+        path: "/api/v2/tailnet/-/acl".into(),
+        query: query.map(str::to_string),
+        headers: [
+            ("authorization".to_string(), "Bearer x".to_string()),
+            ("accept".to_string(), accept.to_string()),
+        ]
+        .into(),
+        body: Body::Empty,
+    };
+    let content_type = |answer: &tailtape::replay::Answer| {
+        answer
+            .headers
+            .iter()
+            .find(|(name, _)| name == "content-type")
+            .map(|(_, value)| value.clone())
+    };
+    for round in 0..3 {
+        for accept in ["application/hujson", "application/json"] {
+            let answer = replay.answer(&policy(accept, None));
+            assert_eq!(answer.status, 200, "round {round}, {accept}");
+            assert_eq!(
+                content_type(&answer).as_deref(),
+                Some(accept),
+                "round {round}"
+            );
+        }
+        let bad = replay.answer(&policy("application/json", Some("details=maybe")));
+        assert_eq!(bad.status, 501, "round {round}");
+    }
+
+    let report = replay.report();
+
+    assert_eq!(report.summary.requests, 9);
+    assert_eq!(
+        report.summary.errors, 3,
+        "the bad parameter found every time"
+    );
+    assert_eq!(report.summary.unmatched, 3);
+}

@@ -72,10 +72,10 @@ fn hex(bytes: &[u8]) -> String {
 /// among millions of them vanishingly unlikely.
 type Fingerprint = u128;
 
-/// Fingerprints are hashes already: the table takes their low 64 bits as they are rather than
-/// hashing them again.
+/// Fingerprints are hashes already: a table keyed by one takes its low 64 bits as they are
+/// rather than hashing it again.
 #[derive(Default)]
-struct Prehashed(u64);
+pub struct Prehashed(u64);
 
 impl std::hash::Hasher for Prehashed {
     fn finish(&self) -> u64 {
@@ -114,6 +114,7 @@ pub struct Matcher {
 }
 
 /// A request that matched a sequence of recorded requests.
+#[derive(Clone)]
 pub struct Match {
     pub sequence: usize,
     notes: Notes,

@@ -2,7 +2,8 @@
 //!
 //! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
 //! contract (requests are validated as they arrive, recorded responses once at start), the
-//! [`Matcher`] over the recorded requests, the answers prepared as bytes at start, and the
+//! [`Matcher`] over the recorded requests (`memo.rs` remembers both for a repeated bodiless
+//! request), the answers prepared as bytes at start, and the
 //! journals, one per session (`session.rs`: a `tailtape-session` header names one; `journal.rs`
 //! keeps each, all within one budget; `reports.rs` reads them out). `server.rs` serves it
 //! through `http.rs` and adds the `/__tailtape/` endpoints; `handle.rs` runs a server
@@ -16,6 +17,7 @@
 mod command;
 mod handle;
 mod journal;
+mod memo;
 mod reports;
 mod server;
 mod session;
@@ -41,6 +43,7 @@ use crate::matching::Matcher;
 use crate::report::{InteractionRef, Unmatched};
 use crate::schema::Contract;
 use journal::{Use, clip};
+use memo::{Memo, Worked};
 use session::Sessions;
 
 /// Why a replay could not start: bad schemas or a bad cassette.
@@ -124,6 +127,7 @@ impl Builder {
     /// Starts with an empty journal.
     pub fn build(self) -> Replay {
         Replay {
+            memo: Memo::new(self.contract.table()),
             contract: self.contract,
             options: self.options,
             cassettes: self.cassettes,
@@ -149,6 +153,8 @@ pub struct Replay {
     cassettes: usize,
     recorded: Vec<Recorded>,
     matcher: Matcher,
+    /// Findings and matches of bodiless requests seen before.
+    memo: Memo,
     /// Findings on the recorded cassettes, fixed at start.
     recorded_findings: Vec<Finding>,
     sessions: Mutex<Sessions>,
@@ -268,10 +274,15 @@ impl Replay {
                 json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
             );
         }
-        let mut issues = Vec::new();
-        let operation = self.contract.check_request(request, &mut issues);
+        let Worked { issues, found } = self.memo.get(request).unwrap_or_else(|| {
+            let mut issues = Vec::new();
+            let operation = self.contract.check_request(request, &mut issues);
+            let found = self.matcher.find_match(operation, request);
+            let worked = Worked { issues, found };
+            self.memo.keep(request, operation, &worked);
+            worked
+        });
         let invalid = issues.iter().any(|i| i.level == Level::Error);
-        let found = self.matcher.find_match(operation, request);
         // The request line (with any key masked) only for findings, and before the lock.
         let line = (!issues.is_empty()).then(|| clip(request.to_string(), TEXT_KEPT));
 
