@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::body::Body;
 use crate::cassette::{Headers, Request};
@@ -161,30 +161,44 @@ pub async fn serve<H: Handler>(
 }
 
 /// Runs one connection to its end, shutting it down gracefully (in-flight requests finish) when
-/// the server stops or when it has been quiet too long (see [`Activity::quiet_for`]).
+/// its [`watchdog`] says so. It holds `stop` until it ends, so that the server's shutdown
+/// waits for it; the watchdog runs as a task of its own, so that the connection's many
+/// wake-ups per request poll a one-shot channel and not the watchdog's timer.
 async fn drive<C>(
     connection: C,
     activity: Arc<Activity>,
     timeouts: Timeouts,
-    mut stop: watch::Receiver<()>,
+    stop: watch::Receiver<()>,
 ) where
     C: Future + GracefulShutdown,
 {
+    let (close, mut closing) = oneshot::channel();
+    tokio::spawn(watchdog(activity, timeouts, stop.clone(), close));
     tokio::pin!(connection);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            _ = connection.as_mut() => break,
-            _ = stop.changed(), if !closing => {
-                closing = true;
-                connection.as_mut().shut_down();
-            }
-            () = activity.quiet_for(timeouts), if !closing => {
-                closing = true;
-                connection.as_mut().shut_down();
-            }
-        }
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        told = &mut closing => if told.is_ok() {
+            connection.as_mut().shut_down();
+        },
     }
+    connection.await;
+    drop(stop);
+}
+
+/// Tells a connection to close (through `close`) when the server stops or when it has been
+/// quiet too long (see [`Activity::quiet_for`]); ends with the connection.
+async fn watchdog(
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<()>,
+    mut close: oneshot::Sender<()>,
+) {
+    tokio::select! {
+        _ = stop.changed() => {}
+        () = activity.quiet_for(timeouts) => {}
+        () = close.closed() => return,
+    }
+    let _ = close.send(());
 }
 
 /// A connection that can finish what it is doing and then close.

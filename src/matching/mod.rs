@@ -83,10 +83,15 @@ impl std::hash::Hasher for Prehashed {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u128` is used (a fingerprint); other input is folded in all the same.
+        // Only `write_u64` and `write_u128` are used (hashes); other input is folded in all
+        // the same.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 
     fn write_u128(&mut self, n: u128) {

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::cassette::Request;
 use crate::finding::Issue;
@@ -38,7 +38,7 @@ pub struct Memo {
 }
 
 /// Remembered requests by the hash of what they are compared by.
-type Kept = HashMap<u128, Entry, std::hash::BuildHasherDefault<Prehashed>>;
+type Kept = HashMap<u64, Entry, std::hash::BuildHasherDefault<Prehashed>>;
 
 /// One remembered request: what it is compared by, and what it gave.
 struct Entry {
@@ -115,26 +115,20 @@ impl Memo {
         );
     }
 
-    /// The hash of what a request is remembered by (tags and lengths keep the parts apart).
-    fn key(&self, request: &Request) -> u128 {
-        let mut hash = Xxh3::new();
-        let mut part = |tag: u8, text: Option<&String>| {
-            let text = text.map_or(&[][..], |t| t.as_bytes());
-            hash.update(&[tag]);
-            hash.update(&(text.len() as u64).to_le_bytes());
-            hash.update(text);
+    /// The hash of what a request is remembered by, each part hashed on from the one before
+    /// (an entry is compared whole before it is used, so two requests sharing a hash only miss).
+    fn key(&self, request: &Request) -> u64 {
+        let part = |seed: u64, text: Option<&String>| match text {
+            Some(text) => xxh3_64_with_seed(text.as_bytes(), seed),
+            None => seed.rotate_left(1) ^ 1,
         };
-        part(b'M', Some(&request.method));
-        part(b'P', Some(&request.path));
-        part(
-            if request.query.is_some() { b'Q' } else { b'q' },
-            request.query.as_ref(),
-        );
+        let mut hash = part(0, Some(&request.method));
+        hash = part(hash, Some(&request.path));
+        hash = part(hash, request.query.as_ref());
         for name in &self.vary {
-            let value = request.headers.get(name);
-            part(if value.is_some() { b'H' } else { b'h' }, value);
+            hash = part(hash, request.headers.get(name));
         }
-        hash.digest128()
+        hash
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
