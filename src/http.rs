@@ -520,3 +520,35 @@ impl<H> Drop for InProcess<H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::to_headers;
+
+    #[test]
+    fn repeated_headers_are_joined_and_names_come_lower_case_in_order() {
+        let mut map = hyper::HeaderMap::new();
+        map.append("X-Tag", "one".parse().unwrap());
+        map.append("accept", "application/json".parse().unwrap());
+        map.append("x-tag", "two".parse().unwrap());
+        map.append(
+            "x-bytes",
+            hyper::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
+
+        let headers = to_headers(&map);
+
+        let pairs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("accept", "application/json"),
+                ("x-bytes", "café"),
+                ("x-tag", "one, two")
+            ]
+        );
+    }
+}

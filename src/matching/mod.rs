@@ -72,8 +72,8 @@ fn hex(bytes: &[u8]) -> String {
 /// among millions of them vanishingly unlikely.
 type Fingerprint = u128;
 
-/// Fingerprints are hashes already: a table keyed by one takes its low 64 bits as they are
-/// rather than hashing it again.
+/// For tables keyed by hashes (fingerprints), taken as they are (their low 64 bits), or by
+/// indices, spread by one multiplication: neither needs SipHash's resistance to chosen keys.
 #[derive(Default)]
 pub struct Prehashed(u64);
 
@@ -83,11 +83,14 @@ impl std::hash::Hasher for Prehashed {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` and `write_u128` are used (hashes); other input is folded in all
-        // the same.
+        // Only the integer writes below are used; other input is folded in all the same.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 
     fn write_u64(&mut self, n: u64) {
@@ -99,7 +102,10 @@ impl std::hash::Hasher for Prehashed {
     }
 }
 
-type ByFingerprint = HashMap<Fingerprint, usize, std::hash::BuildHasherDefault<Prehashed>>;
+/// A table keyed by hashes or indices (see [`Prehashed`]).
+pub type Cheap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Prehashed>>;
+
+type ByFingerprint = Cheap<Fingerprint, usize>;
 
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {

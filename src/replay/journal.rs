@@ -6,18 +6,19 @@
 //! session used, so an idle or short session costs next to nothing on a large cassette.
 //! `report.rs` is the form a journal is read in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::{Finding, Level};
+use crate::matching::Cheap;
 use crate::report::{Overflow, Unmatched};
 
 #[derive(Default)]
 pub(super) struct Journal {
     pub(super) requests: u64,
     /// Per matcher sequence used: how many of its answers were given.
-    pub(super) next: HashMap<usize, usize>,
+    pub(super) next: Cheap<usize, usize>,
     /// Per recorded interaction used: how many requests it answered.
-    pub(super) hits: HashMap<usize, u64>,
+    pub(super) hits: Cheap<usize, u64>,
     /// Per recorded interaction that answered by an equivalence: which ones (stable names).
     pub(super) equivalences: BTreeMap<usize, BTreeSet<&'static str>>,
     pub(super) unmatched: Vec<Unmatched>,

@@ -8,14 +8,13 @@
 //! the price of a hash and a comparison. Requests with a body are always worked out afresh.
 //! At most [`KEPT`] are remembered; past that the memo starts over.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::cassette::Request;
 use crate::finding::Issue;
-use crate::matching::{Match, Prehashed};
+use crate::matching::{Cheap, Match};
 use crate::routes::{Operation, OperationTable};
 
 /// How many distinct requests are remembered at most.
@@ -38,7 +37,7 @@ pub struct Memo {
 }
 
 /// Remembered requests by the hash of what they are compared by.
-type Kept = HashMap<u64, Entry, std::hash::BuildHasherDefault<Prehashed>>;
+type Kept = Cheap<u64, Entry>;
 
 /// One remembered request: what it is compared by, and what it gave.
 struct Entry {
@@ -60,7 +59,7 @@ impl Memo {
         vary.dedup();
         Memo {
             vary,
-            kept: Mutex::new(HashMap::default()),
+            kept: Mutex::new(Kept::default()),
         }
     }
 
