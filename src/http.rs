@@ -305,6 +305,10 @@ pub async fn read_request(request: hyper::Request<Incoming>) -> Result<Request, 
 pub async fn read_raw(
     request: hyper::Request<Incoming>,
 ) -> Result<(hyper::http::request::Parts, Bytes), Answer> {
+    // A request that says it has no body (a GET without `content-length`) is not read.
+    if hyper::body::Body::is_end_stream(request.body()) {
+        return Ok((request.into_parts().0, Bytes::new()));
+    }
     let too_large = || {
         Answer::json(
             413,
@@ -326,10 +330,6 @@ pub async fn read_raw(
         .get::<Timeouts>()
         .map_or(Timeouts::default().idle, |t| t.idle);
     let (parts, body) = request.into_parts();
-    // A request that says it has no body (a GET without `content-length`) is not read.
-    if hyper::body::Body::is_end_stream(&body) {
-        return Ok((parts, Bytes::new()));
-    }
     let mut body = Limited::new(body, MAX_BODY as usize);
     let mut bytes = bytes::BytesMut::new();
     loop {
