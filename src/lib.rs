@@ -8,7 +8,7 @@
 //! - the contract: [`routes`] (the operation table), [`schema`] (compiled once; checks produce
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
-//!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
+//!   [`record`] (with [`redact`] and [`pseudonymise`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
 //!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
 //!   server); [`faults`] (fault plans in front of a server's handler);
@@ -38,6 +38,7 @@ pub mod matching;
 pub mod openapi;
 pub mod parity;
 mod progress;
+pub mod pseudonymise;
 pub mod record;
 pub mod redact;
 pub mod replay;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::command(&args),
         Command::Emulate(args) => emulate::command(&args),
         Command::Seed(args) => emulate::seed_command(&args),
+        Command::Pseudonymise(args) => pseudonymise::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

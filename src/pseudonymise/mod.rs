@@ -1,0 +1,140 @@
+//! Pseudonymisation: a recording of a real tailnet made shareable. Redaction (`redact/`)
+//! removes secrets; this replaces what names the tailnet, its people, machines and addresses by
+//! stable pseudonyms of the same form, so that the cassette still validates, replays and seeds
+//! the emulator, and can be attached to a public issue.
+//!
+//! A [`Pseudonymiser`] first learns the identifying values of exchanges (`learn.rs`: from the
+//! API's field names and path parameters), giving each a pseudonym of its form (`forms.rs`,
+//! addresses in `addresses.rs`), then replaces every occurrence everywhere (`replace.rs`). The
+//! pairs live in a [`Map`] (`map.rs`), kept between runs by `--map FILE`, so every cassette of
+//! one run and of later runs agrees. `check.rs` searches bytes for any real value still there;
+//! `tailtape pseudonymise` (`command.rs`) and `record --pseudonymise` both run it before
+//! writing.
+
+mod addresses;
+mod check;
+mod command;
+mod forms;
+mod learn;
+mod map;
+mod replace;
+
+pub use addresses::Full;
+pub use check::Leftover;
+pub use command::command;
+pub use map::{Entry, Kind, Map, MapError, git_work_tree, write_atomically};
+
+use serde_json::Value;
+
+use crate::cassette::{Cassette, Interaction};
+use crate::routes::OperationTable;
+use check::Checker;
+use learn::Learner;
+use replace::{Finder, Replacer};
+
+/// The field of `recorded` that marks a pseudonymised cassette.
+pub const MARK: &str = "pseudonymised";
+
+pub struct Pseudonymiser {
+    map: Map,
+    table: OperationTable,
+    /// The map's values as of the last replacement, rebuilt when the map grows.
+    finder: Option<(usize, Finder)>,
+}
+
+impl Pseudonymiser {
+    pub fn new(map: Map) -> Pseudonymiser {
+        let text =
+            crate::embedded::schema_file("operations.json").expect("operations.json is embedded");
+        Pseudonymiser {
+            map,
+            table: OperationTable::from_json(text).expect("the embedded table loads"),
+            finder: None,
+        }
+    }
+
+    pub fn map(&self) -> &Map {
+        &self.map
+    }
+
+    pub fn map_mut(&mut self) -> &mut Map {
+        &mut self.map
+    }
+
+    /// Learns what a whole cassette names, before any of it is replaced.
+    pub fn learn(&mut self, cassette: &Cassette) {
+        let mut learner = Learner {
+            map: &mut self.map,
+            table: &self.table,
+        };
+        learner.recorded(&cassette.recorded);
+        for interaction in &cassette.interactions {
+            learner.interaction(interaction);
+        }
+    }
+
+    /// Learns what one exchange names.
+    pub fn learn_interaction(&mut self, interaction: &Interaction) {
+        Learner {
+            map: &mut self.map,
+            table: &self.table,
+        }
+        .interaction(interaction);
+    }
+
+    fn finder(&mut self) -> &Finder {
+        let stale = self
+            .finder
+            .as_ref()
+            .is_none_or(|(len, _)| *len != self.map.len());
+        if stale {
+            self.finder = Some((self.map.len(), Finder::new(&self.map, false)));
+        }
+        &self.finder.as_ref().expect("built above").1
+    }
+
+    /// Replaces what the map knows in a cassette (learned before) and marks it.
+    pub fn apply(&mut self, cassette: &mut Cassette) -> Result<(), Full> {
+        self.finder();
+        let Some((_, finder)) = &self.finder else {
+            unreachable!("built above")
+        };
+        let mut replacer = Replacer {
+            map: &mut self.map,
+            finder,
+        };
+        replacer.recorded(&mut cassette.recorded)?;
+        for interaction in &mut cassette.interactions {
+            replacer.interaction(interaction)?;
+        }
+        cassette
+            .recorded
+            .extra
+            .insert(MARK.into(), Value::Bool(true));
+        Ok(())
+    }
+
+    /// Learns from and replaces in one exchange (the recorder's way).
+    pub fn exchange(&mut self, interaction: &mut Interaction) -> Result<(), Full> {
+        self.learn_interaction(interaction);
+        self.finder();
+        let Some((_, finder)) = &self.finder else {
+            unreachable!("built above")
+        };
+        Replacer {
+            map: &mut self.map,
+            finder,
+        }
+        .interaction(interaction)
+    }
+
+    /// The real values still in `text`.
+    pub fn check(&self, text: &[u8]) -> Vec<Leftover> {
+        Checker::new(&self.map).check(&self.map, text)
+    }
+}
+
+/// Whether a cassette says it was pseudonymised already.
+pub fn is_marked(cassette: &Cassette) -> bool {
+    cassette.recorded.extra.get(MARK) == Some(&Value::Bool(true))
+}
