@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use super::{Leftover, Map, Pseudonymiser, git_work_tree, is_marked, write_atomically};
+use super::{Leftover, Map, Pseudonymiser, is_marked, warn_if_in_work_tree, write_atomically};
 use crate::cassette::{self, Cassette, Claim, Source};
 use crate::cli::PseudonymiseArgs;
 
@@ -23,14 +23,7 @@ struct Job {
 pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     let map = match &args.map {
         Some(path) => {
-            if let Some(tree) = git_work_tree(path) {
-                crate::log::warn(format!(
-                    "{} is inside the git work tree {}: it holds the real values, keep it out \
-                     of the repository",
-                    path.display(),
-                    tree.display()
-                ));
-            }
+            warn_if_in_work_tree(path);
             Map::load_or_fresh(path)?
         }
         None if args.check => bail!("--check needs --map FILE: the real values to look for"),

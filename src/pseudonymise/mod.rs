@@ -24,6 +24,8 @@ pub use check::Leftover;
 pub use command::command;
 pub use map::{Entry, Kind, Map, MapError, git_work_tree, write_atomically};
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use crate::cassette::{Cassette, Interaction};
@@ -131,6 +133,66 @@ impl Pseudonymiser {
     /// The real values still in `text`.
     pub fn check(&self, text: &[u8]) -> Vec<Leftover> {
         Checker::new(&self.map).check(&self.map, text)
+    }
+}
+
+/// `record --pseudonymise`: a [`Pseudonymiser`] for one recording, and the map file it
+/// updates after each exchange that taught it something new.
+pub struct Session {
+    pseudonymiser: Pseudonymiser,
+    map_file: Option<PathBuf>,
+}
+
+impl Session {
+    /// Loads `map_file` (a warning if it sits in a git work tree), or starts a fresh map.
+    pub fn start(map_file: Option<&Path>) -> Result<Session, MapError> {
+        let map = match map_file {
+            Some(path) => {
+                warn_if_in_work_tree(path);
+                Map::load_or_fresh(path)?
+            }
+            None => Map::fresh()?,
+        };
+        Ok(Session {
+            pseudonymiser: Pseudonymiser::new(map),
+            map_file: map_file.map(Path::to_path_buf),
+        })
+    }
+
+    /// Pseudonymises one exchange and saves what the map learned.
+    pub fn exchange(&mut self, interaction: &mut Interaction) -> Result<(), SessionError> {
+        self.pseudonymiser.exchange(interaction)?;
+        if let Some(path) = &self.map_file
+            && self.pseudonymiser.map().changed()
+        {
+            self.pseudonymiser.map_mut().save(path)?;
+        }
+        Ok(())
+    }
+
+    /// The first real value still in the text about to be written.
+    pub fn check(&self, text: &[u8]) -> Option<Leftover> {
+        self.pseudonymiser.check(text).into_iter().next()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Full(#[from] Full),
+    #[error(transparent)]
+    Map(#[from] MapError),
+}
+
+/// Warns on stderr when the map file sits inside a git work tree: it holds the real values.
+pub fn warn_if_in_work_tree(path: &Path) {
+    if let Some(tree) = git_work_tree(path) {
+        crate::log::warn(format!(
+            "{} is inside the git work tree {}: it holds the real values, keep it out of the \
+             repository",
+            path.display(),
+            tree.display()
+        ));
     }
 }
 
