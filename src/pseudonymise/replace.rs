@@ -267,8 +267,9 @@ impl Replacer<'_> {
     }
 
     /// Whether an object key holds a name, an id or an address (a domain, an email, `tag:x`,
-    /// an IP, a node id keying a map) rather than a field name of the API.
+    /// an IP, a node id keying posture attributes, a host alias of the policy) rather than a
+    /// field name of the API.
     fn names_something(&self, key: &str) -> bool {
-        key.contains(['.', '@', ':']) || self.map.get(key).is_some_and(|e| e.kind == Kind::Id)
+        key.contains(['.', '@', ':']) || self.map.get(key).is_some()
     }
 }
