@@ -8,6 +8,8 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use common::{request, send_raw, start, start_recorder, stop, tailtape};
 use serde_json::Value;
 use tailtape::cassette::{self, Cassette};
@@ -118,6 +120,25 @@ fn no_real_value_is_left_anywhere_in_the_bytes() {
         assert!(learned.len() > REAL.len(), "{learned:?}");
         let cassette = cassette::load(&input.join(name)).unwrap();
         assert_eq!(cassette.recorded.extra["pseudonymised"], true);
+        // Nor inside base64: the policy file a detailed read answers.
+        for interaction in &cassette.interactions {
+            let Some(acl) = interaction
+                .response
+                .body
+                .json()
+                .and_then(|b| b["acl"].as_str().map(String::from))
+            else {
+                continue;
+            };
+            let policy = String::from_utf8(STANDARD.decode(acl).unwrap()).unwrap();
+            assert!(policy.contains("\"hosts\""), "{policy}");
+            for real in REAL {
+                assert!(
+                    !policy.to_lowercase().contains(&real.to_lowercase()),
+                    "the base64 policy holds {real}"
+                );
+            }
+        }
     }
     let check = tailtape(&[
         "pseudonymise",

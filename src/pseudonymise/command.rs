@@ -13,6 +13,14 @@ use super::{Leftover, Map, Pseudonymiser, is_marked, warn_if_in_work_tree, write
 use crate::cassette::{self, Cassette, Claim, Source};
 use crate::cli::PseudonymiseArgs;
 
+/// A line on stdout; a reader that went away (`| head`) ends nothing.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// A cassette to rewrite: where it is read from and where it goes.
 struct Job {
     from: PathBuf,
@@ -60,7 +68,7 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     }
     for (job, text) in &written {
         write(&job.from, &job.to, text.as_bytes())?;
-        println!(
+        say!(
             "{} -> {}: {} pseudonymised",
             job.from.display(),
             job.to.display(),
@@ -68,7 +76,7 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let map = pseudonymiser.map_mut();
-    println!(
+    say!(
         "{} written; the map has {} ({} new)",
         crate::log::count(written.len(), "cassette"),
         crate::log::count(map.len(), "pair"),
@@ -133,15 +141,15 @@ fn check(pseudonymiser: &Pseudonymiser, jobs: &[Job]) -> ExitCode {
             for leftover in pseudonymiser.check(&text) {
                 // The method only: the path may hold the very value.
                 let method = &interaction.request.method;
-                println!("{name}: interaction {index} ({method}): {leftover}");
+                say!("{name}: interaction {index} ({method}): {leftover}");
                 placed.push(leftover);
             }
         }
         for leftover in in_file.iter().filter(|l| !placed.contains(l)) {
-            println!("{name}: outside the interactions: {leftover}");
+            say!("{name}: outside the interactions: {leftover}");
         }
         if in_file.is_empty() && placed.is_empty() {
-            println!("{name}: no real value of the map");
+            say!("{name}: no real value of the map");
         } else {
             failed = true;
         }

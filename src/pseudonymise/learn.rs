@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::forms::pseudonym;
 use super::map::{Kind, Map};
+use super::replace::base64_text;
 use crate::body::Body;
 use crate::cassette::{Interaction, Recorded, parse_query};
 use crate::routes::{Lookup, OperationTable};
@@ -182,6 +183,9 @@ impl Learner<'_> {
             Value::Array(items) => items.iter().for_each(|item| self.json(item, field, object)),
             Value::String(text) => {
                 self.text(text);
+                if let Some(decoded) = base64_text(text) {
+                    self.text(&decoded);
+                }
                 if let Some(field) = field {
                     self.field(field, text, object);
                 }

@@ -243,9 +243,10 @@ impl Map {
         !self.taken.contains(candidate) && !self.entries.contains_key(candidate)
     }
 
-    /// Records a new pair; the caller chose a free pseudonym.
+    /// Records a new pair; the caller chose a pseudonym no other value has (a permuted
+    /// address may be another real address: the permutation is a bijection).
     pub fn insert(&mut self, kind: Kind, real: &str, pseudonym: String) {
-        debug_assert!(self.is_free(&pseudonym));
+        debug_assert!(!self.taken.contains(&pseudonym));
         self.taken.insert(pseudonym.clone());
         *self.counts.entry(kind).or_default() += 1;
         self.entries.insert(

@@ -6,11 +6,14 @@
 //! One pass over each string finds every real value (Aho-Corasick), keeps the longest at each
 //! place (an email before its domain, `pangolin-gw` before `pangolin`) and only whole words (the
 //! characters either side are not ASCII letters or digits), and replaces them together, so a
-//! pseudonym is never itself searched again; then addresses are mapped (`addresses.rs`).
+//! pseudonym is never itself searched again; then addresses are mapped (`addresses.rs`). A JSON
+//! string that is base64 of text is replaced inside, and encoded again.
 
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{
     AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode,
 };
@@ -43,6 +46,18 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~')
     .remove(b':');
+
+/// A whole string that is base64 (standard alphabet, padded) of UTF-8 text: that text. Runs of
+/// hex digits only (the API's keys and ids) are not read so.
+pub fn base64_text(text: &str) -> Option<String> {
+    if text.len() < 16
+        || !text.len().is_multiple_of(4)
+        || text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    String::from_utf8(STANDARD.decode(text).ok()?).ok()
+}
 
 /// The real values of a map, ready to be found in text.
 pub struct Finder {
@@ -156,6 +171,19 @@ impl Replacer<'_> {
         Ok(())
     }
 
+    /// A JSON string: as text, or, when it is base64 of text (a policy file in a
+    /// configuration log entry), decoded, replaced and encoded again.
+    fn json_string(&mut self, text: &mut String) -> Result<(), Full> {
+        if let Some(decoded) = base64_text(text) {
+            let replaced = self.text(&decoded)?;
+            if replaced != decoded {
+                *text = STANDARD.encode(replaced);
+            }
+            return Ok(());
+        }
+        self.in_place(text)
+    }
+
     /// A piece of a path or query: replaced as written when it has no escapes, else decoded,
     /// replaced and encoded again with `set`.
     fn encoded(
@@ -236,7 +264,7 @@ impl Replacer<'_> {
     /// A JSON value under the member name `field`.
     fn json(&mut self, value: &mut Value, field: Option<&str>) -> Result<(), Full> {
         match value {
-            Value::String(text) => self.in_place(text),
+            Value::String(text) => self.json_string(text),
             Value::Number(number) if field.is_some_and(is_number_id_field) => {
                 let pseudonym = self.map.get(&number.to_string()).map(|e| &e.pseudonym);
                 if let Some(n) = pseudonym.and_then(|p| p.parse::<u64>().ok()) {
