@@ -301,3 +301,48 @@ impl Replacer<'_> {
         key.contains(['.', '@', ':']) || self.map.get(key).is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pseudonymise::forms::pseudonym;
+
+    fn replaced(map: &mut Map, text: &str) -> String {
+        let finder = Finder::new(map, false);
+        Replacer {
+            map,
+            finder: &finder,
+        }
+        .text(text)
+        .unwrap()
+    }
+
+    #[test]
+    fn whole_words_only_and_the_longest_first() {
+        let mut map = Map::fresh().unwrap();
+        let short = pseudonym(&mut map, Kind::Host, "pangolin");
+        let long = pseudonym(&mut map, Kind::Host, "pangolin-gw");
+        let email = pseudonym(&mut map, Kind::Email, "amelie@example.com");
+        let text =
+            "pangolin-gw, pangolin.tailfe8c.ts.net, pangolins, Amelie@Example.com, www.example.com";
+        let domain = email.split_once('@').unwrap().1;
+        assert_eq!(
+            replaced(&mut map, text),
+            format!("{long}, {short}.tailfe8c.ts.net, pangolins, {email}, www.{domain}")
+        );
+    }
+
+    #[test]
+    fn a_pseudonym_is_not_searched_again() {
+        let mut map = Map::fresh().unwrap();
+        // A real host literally called `host-1`, after another one was given that pseudonym.
+        let first = pseudonym(&mut map, Kind::Host, "otter");
+        let second = pseudonym(&mut map, Kind::Host, "host-1");
+        assert_eq!(first, "host-1");
+        assert_ne!(second, "host-1");
+        assert_eq!(
+            replaced(&mut map, "otter host-1"),
+            format!("host-1 {second}")
+        );
+    }
+}
