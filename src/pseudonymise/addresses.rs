@@ -7,8 +7,9 @@
 //! - Inside 100.64.0.0/10 and fd7a:115c:a1e0::/48 a keyed prefix-preserving permutation (each
 //!   bit flipped by an HMAC of the bits before it, as Crypto-PAn does), so a route and the
 //!   addresses inside it stay consistent, and two addresses never share a pseudonym.
-//! - Other (public) IPv4 addresses become 192.0.2.x then 198.51.100.x, their routes /28s of
-//!   203.0.113.0/24; IPv6 ones 2001:db8::x and 2001:db8:x::/48. Ports stay.
+//! - Other (public) IPv4 addresses become 192.0.2.x then 198.51.100.x (then 198.18.0.0/16),
+//!   their routes /28s of 203.0.113.0/24 (then of 198.19.0.0/16); IPv6 ones 2001:db8::x and
+//!   2001:db8:x::/48. Ports stay.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -21,7 +22,7 @@ const SERVICE_V4: Ipv4Addr = Ipv4Addr::new(100, 100, 100, 100);
 const SERVICE_V6: u128 = (0xfd7a_115c_a1e0 << 80) | 0x53;
 
 #[derive(Debug, thiserror::Error)]
-#[error("more than {0} public addresses or routes: the documentation ranges are full")]
+#[error("too many public {0}: the ranges their pseudonyms come from are full")]
 pub struct Full(&'static str);
 
 /// `text` with every address and prefix in it replaced.
@@ -98,18 +99,12 @@ fn address(map: &mut Map, ip: IpAddr) -> Result<Option<String>, Full> {
         IpAddr::V4(v4) if in_v4(u32::from(v4), TAILNET_V4) => {
             Some(Ipv4Addr::from(permute_v4(map, u32::from(v4))).to_string())
         }
-        IpAddr::V4(_) => Some(next_free(map, &public_v4(), "508")?),
+        IpAddr::V4(_) => Some(next_free(map, Pool::V4)?),
         IpAddr::V6(v6) if kept_v6(v6) => None,
         IpAddr::V6(v6) if in_v6(u128::from(v6), TAILNET_V6) => {
             Some(Ipv6Addr::from(permute_v6(map, u128::from(v6))).to_string())
         }
-        IpAddr::V6(_) => Some(next_free(
-            map,
-            &(1..=u16::MAX)
-                .map(|n| format!("2001:db8::{n:x}"))
-                .collect::<Vec<_>>(),
-            "65535",
-        )?),
+        IpAddr::V6(_) => Some(next_free(map, Pool::V6)?),
     })
 }
 
@@ -122,12 +117,7 @@ fn prefix(map: &mut Map, ip: IpAddr, len: u8) -> Result<Option<String>, Full> {
             Some(format!("{}/{len}", Ipv4Addr::from(mapped)))
         }
         IpAddr::V4(_) if len == 32 => token(map, &ip.to_string())?.map(|a| format!("{a}/32")),
-        IpAddr::V4(_) => {
-            let blocks: Vec<String> = (0..16)
-                .map(|k| format!("203.0.113.{}/28", k * 16))
-                .collect();
-            Some(next_free(map, &blocks, "16")?)
-        }
+        IpAddr::V4(_) => Some(next_free(map, Pool::V4Route)?),
         IpAddr::V6(v6)
             if kept_v6(v6) || len <= TAILNET_V6.1 && in_v6(u128::from(v6), TAILNET_V6) =>
         {
@@ -139,29 +129,68 @@ fn prefix(map: &mut Map, ip: IpAddr, len: u8) -> Result<Option<String>, Full> {
             Some(format!("{}/{len}", Ipv6Addr::from(mapped)))
         }
         IpAddr::V6(_) if len == 128 => token(map, &ip.to_string())?.map(|a| format!("{a}/128")),
-        IpAddr::V6(_) => {
-            let len = len.max(48);
-            let blocks: Vec<String> = (1..=u16::MAX)
-                .map(|n| format!("2001:db8:{n:x}::/{len}"))
-                .collect();
-            Some(next_free(map, &blocks, "65535")?)
-        }
+        IpAddr::V6(_) => Some(next_free(map, Pool::V6Route(len.max(48)))?),
     })
 }
 
-fn public_v4() -> Vec<String> {
-    (1..255)
-        .map(|n| format!("192.0.2.{n}"))
-        .chain((1..255).map(|n| format!("198.51.100.{n}")))
-        .collect()
+/// Where public pseudonyms are drawn from, in order.
+#[derive(Clone, Copy)]
+enum Pool {
+    V4,
+    V4Route,
+    V6,
+    V6Route(u8),
 }
 
-fn next_free(map: &Map, candidates: &[String], limit: &'static str) -> Result<String, Full> {
-    candidates
-        .iter()
-        .find(|c| map.is_free(c))
-        .cloned()
-        .ok_or(Full(limit))
+impl Pool {
+    /// The `n`th candidate: the documentation ranges first, then for IPv4 the benchmarking
+    /// range 198.18.0.0/15 (RFC 2544, not routed either), which a large tailnet's endpoints
+    /// need.
+    fn candidate(self, n: usize) -> Option<String> {
+        match self {
+            Pool::V4 => match n {
+                0..254 => Some(format!("192.0.2.{}", n + 1)),
+                254..508 => Some(format!("198.51.100.{}", n - 253)),
+                _ => {
+                    let k = n - 508 + 1;
+                    (k < 1 << 16).then(|| format!("198.18.{}.{}", k >> 8, k & 0xff))
+                }
+            },
+            Pool::V4Route => match n {
+                0..16 => Some(format!("203.0.113.{}/28", n * 16)),
+                _ => {
+                    let k = (n - 16) * 16;
+                    (k < 1 << 16).then(|| format!("198.19.{}.{}/28", k >> 8, k & 0xff))
+                }
+            },
+            Pool::V6 => (n < 0xffff).then(|| format!("2001:db8::{:x}", n + 1)),
+            Pool::V6Route(len) => (n < 0xffff).then(|| format!("2001:db8:{:x}::/{len}", n + 1)),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Pool::V4 => "IPv4 addresses",
+            Pool::V4Route => "IPv4 routes",
+            Pool::V6 => "IPv6 addresses",
+            Pool::V6Route(_) => "IPv6 routes",
+        }
+    }
+}
+
+/// The pool's first candidate no value has, from where the last search stopped.
+fn next_free(map: &mut Map, pool: Pool) -> Result<String, Full> {
+    let start = map.cursor(pool.name());
+    for n in start.. {
+        let Some(candidate) = pool.candidate(n) else {
+            break;
+        };
+        if map.is_free(&candidate) {
+            map.set_cursor(pool.name(), n + 1);
+            return Ok(candidate);
+        }
+    }
+    Err(Full(pool.name()))
 }
 
 fn kept_v4(ip: Ipv4Addr) -> bool {

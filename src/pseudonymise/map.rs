@@ -122,6 +122,8 @@ pub struct Map {
     counts: HashMap<Kind, usize>,
     /// Whether entries were added since the map was loaded or saved.
     changed: bool,
+    /// Where the search for a free public address last stopped, per pool (`addresses.rs`).
+    cursors: HashMap<&'static str, usize>,
 }
 
 impl Map {
@@ -140,6 +142,7 @@ impl Map {
             taken: HashSet::new(),
             counts: HashMap::new(),
             changed: false,
+            cursors: HashMap::new(),
         }
     }
 
@@ -241,6 +244,14 @@ impl Map {
     /// not itself a real value of the map.
     pub fn is_free(&self, candidate: &str) -> bool {
         !self.taken.contains(candidate) && !self.entries.contains_key(candidate)
+    }
+
+    pub fn cursor(&self, pool: &'static str) -> usize {
+        self.cursors.get(pool).copied().unwrap_or(0)
+    }
+
+    pub fn set_cursor(&mut self, pool: &'static str, at: usize) {
+        self.cursors.insert(pool, at);
     }
 
     /// Records a new pair; the caller chose a pseudonym no other value has (a permuted
