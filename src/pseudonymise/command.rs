@@ -40,7 +40,7 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     let jobs = jobs(&args.paths, args.out.as_deref())?;
     let mut pseudonymiser = Pseudonymiser::new(map);
     if args.check {
-        return Ok(check(&pseudonymiser, &jobs));
+        return Ok(check(&mut pseudonymiser, &jobs));
     }
     let known = pseudonymiser.map().len();
     for job in jobs.iter().filter(|job| !is_marked(&job.cassette)) {
@@ -128,7 +128,7 @@ fn write(from: &Path, to: &Path, text: &[u8]) -> anyhow::Result<()> {
 
 /// Searches each file for the map's real values: the file's bytes, and each interaction to
 /// name where.
-fn check(pseudonymiser: &Pseudonymiser, jobs: &[Job]) -> ExitCode {
+fn check(pseudonymiser: &mut Pseudonymiser, jobs: &[Job]) -> ExitCode {
     let mut failed = false;
     for job in jobs {
         let name = job.from.display();

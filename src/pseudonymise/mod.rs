@@ -42,6 +42,8 @@ pub struct Pseudonymiser {
     table: OperationTable,
     /// The map's values as of the last replacement, rebuilt when the map grows.
     finder: Option<(usize, Finder)>,
+    /// The same for the check.
+    checker: Option<(usize, Checker)>,
 }
 
 impl Pseudonymiser {
@@ -52,6 +54,7 @@ impl Pseudonymiser {
             map,
             table: OperationTable::from_json(text).expect("the embedded table loads"),
             finder: None,
+            checker: None,
         }
     }
 
@@ -131,8 +134,16 @@ impl Pseudonymiser {
     }
 
     /// The real values still in `text`.
-    pub fn check(&self, text: &[u8]) -> Vec<Leftover> {
-        Checker::new(&self.map).check(&self.map, text)
+    pub fn check(&mut self, text: &[u8]) -> Vec<Leftover> {
+        let stale = self
+            .checker
+            .as_ref()
+            .is_none_or(|(len, _)| *len != self.map.len());
+        if stale {
+            self.checker = Some((self.map.len(), Checker::new(&self.map)));
+        }
+        let (_, checker) = self.checker.as_ref().expect("built above");
+        checker.check(&self.map, text)
     }
 }
 
@@ -171,7 +182,7 @@ impl Session {
     }
 
     /// The first real value still in the text about to be written.
-    pub fn check(&self, text: &[u8]) -> Option<Leftover> {
+    pub fn check(&mut self, text: &[u8]) -> Option<Leftover> {
         self.pseudonymiser.check(text).into_iter().next()
     }
 }

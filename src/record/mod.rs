@@ -305,7 +305,7 @@ impl Recorder {
         })?;
         if let Some(leftover) = journal
             .pseudonyms
-            .as_ref()
+            .as_mut()
             .and_then(|p| p.check(scanned.text()))
         {
             refuse(
