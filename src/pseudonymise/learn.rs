@@ -58,6 +58,7 @@ static MAGIC_DNS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid")
 });
 
+/// Adds to `map` what exchanges show; `table` finds the path parameters.
 pub struct Learner<'a> {
     pub map: &'a mut Map,
     pub table: &'a OperationTable,

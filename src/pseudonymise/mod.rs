@@ -78,16 +78,8 @@ impl Pseudonymiser {
         }
     }
 
-    /// Learns what one exchange names.
-    pub fn learn_interaction(&mut self, interaction: &Interaction) {
-        Learner {
-            map: &mut self.map,
-            table: &self.table,
-        }
-        .interaction(interaction);
-    }
-
-    fn finder(&mut self) -> &Finder {
+    /// A replacer over the map as it is now (its finder rebuilt if the map grew).
+    fn replacer(&mut self) -> Replacer<'_> {
         let stale = self
             .finder
             .as_ref()
@@ -95,19 +87,15 @@ impl Pseudonymiser {
         if stale {
             self.finder = Some((self.map.len(), Finder::new(&self.map, false)));
         }
-        &self.finder.as_ref().expect("built above").1
+        Replacer {
+            map: &mut self.map,
+            finder: &self.finder.as_ref().expect("built above").1,
+        }
     }
 
     /// Replaces what the map knows in a cassette (learned before) and marks it.
     pub fn apply(&mut self, cassette: &mut Cassette) -> Result<(), Full> {
-        self.finder();
-        let Some((_, finder)) = &self.finder else {
-            unreachable!("built above")
-        };
-        let mut replacer = Replacer {
-            map: &mut self.map,
-            finder,
-        };
+        let mut replacer = self.replacer();
         replacer.recorded(&mut cassette.recorded)?;
         for interaction in &mut cassette.interactions {
             replacer.interaction(interaction)?;
@@ -121,16 +109,12 @@ impl Pseudonymiser {
 
     /// Learns from and replaces in one exchange (the recorder's way).
     pub fn exchange(&mut self, interaction: &mut Interaction) -> Result<(), Full> {
-        self.learn_interaction(interaction);
-        self.finder();
-        let Some((_, finder)) = &self.finder else {
-            unreachable!("built above")
-        };
-        Replacer {
+        Learner {
             map: &mut self.map,
-            finder,
+            table: &self.table,
         }
-        .interaction(interaction)
+        .interaction(interaction);
+        self.replacer().interaction(interaction)
     }
 
     /// The real values still in `text`.
