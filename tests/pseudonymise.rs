@@ -478,3 +478,49 @@ fn record_pseudonymise_writes_no_real_value() {
         offline.interactions[0].response.body.json()
     );
 }
+
+#[test]
+fn a_recording_continued_with_mode_new_keeps_the_pseudonyms() {
+    let real = cassette::load(&Path::new(FIXTURES).join("northwind.json")).unwrap();
+    let upstream = ReplayServer::start(Replay::new(
+        Contract::load(None).unwrap(),
+        vec![("northwind.json".into(), real)],
+        Options::default(),
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, map) = (dir.path().join("session.json"), dir.path().join("map.json"));
+    let map_arg = ["--pseudonymise", "--map", path_str(&map)];
+    let (recorder, addr) = start_recorder(&path, upstream.url(), &map_arg);
+    assert_eq!(
+        get(addr, "/api/v2/tailnet/northwind.io/devices?fields=all").status,
+        200
+    );
+    assert_eq!(stop(recorder, "TERM").0, Some(0));
+
+    let mut extra = map_arg.to_vec();
+    extra.extend(["--mode", "new"]);
+    let (recorder, addr) = start_recorder(&path, upstream.url(), &extra);
+    assert_eq!(
+        get(addr, "/api/v2/device/nB4tWx8CNTRL?fields=all").status,
+        200
+    );
+    let (code, stderr) = stop(recorder, "TERM");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("not pseudonymised"),
+        "the cassette is marked: {stderr}"
+    );
+
+    let recorded = cassette::load(&path).unwrap();
+    assert_eq!(recorded.interactions.len(), 2);
+    let listed = &devices(&recorded)[1];
+    let read = recorded.interactions[1].response.body.json().unwrap();
+    for field in ["nodeId", "id", "hostname", "user", "addresses"] {
+        assert_eq!(listed[field], read[field], "{field}");
+    }
+    assert_eq!(
+        recorded.interactions[1].request.path,
+        format!("/api/v2/device/{}", listed["nodeId"].as_str().unwrap())
+    );
+}
