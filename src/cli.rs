@@ -231,6 +231,10 @@ pub struct PseudonymiseArgs {
     /// Write nothing: fail (exit 1) if any real value of --map is still in the files.
     #[arg(long)]
     pub check: bool,
+    /// Also move every timestamp back by the same number of days (30 to 412, fixed by the
+    /// map's key), so intervals stay.
+    #[arg(long, conflicts_with = "check")]
+    pub shift_time: bool,
 }
 
 #[derive(Debug, Args)]

@@ -524,3 +524,42 @@ fn a_recording_continued_with_mode_new_keeps_the_pseudonyms() {
         format!("/api/v2/device/{}", listed["nodeId"].as_str().unwrap())
     );
 }
+
+#[test]
+fn shift_time_moves_every_date_alike_and_keeps_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fixture = Path::new(FIXTURES).join("northwind.json");
+    let run = tailtape(&[
+        "pseudonymise",
+        path_str(&fixture),
+        "--out",
+        path_str(&out),
+        "--shift-time",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = cassette::load(&fixture).unwrap();
+    let after = cassette::load(&out.join("northwind.json")).unwrap();
+    let at = |s: &Value| chrono::DateTime::parse_from_rfc3339(s.as_str().unwrap()).unwrap();
+    let mut shifts = std::collections::HashSet::new();
+    for (real, pseudo) in devices(&before).iter().zip(devices(&after)) {
+        for field in ["created", "lastSeen", "expires"] {
+            let written = real[field].as_str().unwrap();
+            if written.is_empty() || written.starts_with("0001-") {
+                assert_eq!(real[field], pseudo[field], "empty and zero times stay");
+                continue;
+            }
+            let shift = at(&real[field]) - at(&pseudo[field]);
+            assert!(shift.num_days() >= 30, "{field} moved back {shift}");
+            shifts.insert(shift);
+        }
+    }
+    assert_eq!(shifts.len(), 1, "one shift for every date: {shifts:?}");
+    let recorded = |c: &Cassette| Value::from(c.recorded.at.clone().unwrap());
+    assert_eq!(
+        at(&recorded(&before)) - at(&recorded(&after)),
+        *shifts.iter().next().unwrap()
+    );
+    let validate = tailtape(&["validate", "--strict", path_str(&out)]);
+    assert_eq!(validate.code, 0, "{}", validate.stdout);
+}

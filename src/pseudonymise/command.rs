@@ -39,6 +39,9 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     };
     let jobs = jobs(&args.paths, args.out.as_deref())?;
     let mut pseudonymiser = Pseudonymiser::new(map);
+    if args.shift_time {
+        pseudonymiser = pseudonymiser.shift_time();
+    }
     if args.check {
         return Ok(check(&mut pseudonymiser, &jobs));
     }

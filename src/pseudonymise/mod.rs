@@ -18,6 +18,7 @@ mod forms;
 mod learn;
 mod map;
 mod replace;
+mod time;
 
 pub use addresses::Full;
 pub use check::Leftover;
@@ -44,6 +45,8 @@ pub struct Pseudonymiser {
     finder: Option<(usize, Finder)>,
     /// The same for the check.
     checker: Option<(usize, Checker)>,
+    /// With `--shift-time`: days timestamps move back.
+    shift_days: Option<u64>,
 }
 
 impl Pseudonymiser {
@@ -55,7 +58,14 @@ impl Pseudonymiser {
             table: OperationTable::from_json(text).expect("the embedded table loads"),
             finder: None,
             checker: None,
+            shift_days: None,
         }
+    }
+
+    /// Moves every timestamp back by the same number of days, drawn from the map's key.
+    pub fn shift_time(mut self) -> Pseudonymiser {
+        self.shift_days = Some(time::shift_days(self.map.key()));
+        self
     }
 
     pub fn map(&self) -> &Map {
@@ -90,6 +100,7 @@ impl Pseudonymiser {
         Replacer {
             map: &mut self.map,
             finder: &self.finder.as_ref().expect("built above").1,
+            shift_days: self.shift_days,
         }
     }
 

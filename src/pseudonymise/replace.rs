@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::addresses::{self, Full};
 use super::learn::is_number_id_field;
 use super::map::{Kind, Map};
+use super::time;
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, Recorded};
 
@@ -149,6 +150,8 @@ impl Finder {
 pub struct Replacer<'a> {
     pub map: &'a mut Map,
     pub finder: &'a Finder,
+    /// With `--shift-time`: how many days timestamps move back (`time.rs`).
+    pub shift_days: Option<u64>,
 }
 
 impl Replacer<'_> {
@@ -163,7 +166,11 @@ impl Replacer<'_> {
             last = f.end;
         }
         out.push_str(&text[last..]);
-        Ok(addresses::replace(self.map, &out)?.unwrap_or(out))
+        let out = addresses::replace(self.map, &out)?.unwrap_or(out);
+        Ok(match self.shift_days {
+            Some(days) => time::shift(&out, days).unwrap_or(out),
+            None => out,
+        })
     }
 
     fn in_place(&mut self, text: &mut String) -> Result<(), Full> {
@@ -235,6 +242,11 @@ impl Replacer<'_> {
     }
 
     pub fn recorded(&mut self, recorded: &mut Recorded) -> Result<(), Full> {
+        if let (Some(days), Some(at)) = (self.shift_days, &mut recorded.at)
+            && let Some(shifted) = time::shift(at, days)
+        {
+            *at = shifted;
+        }
         for value in recorded.extra.values_mut() {
             self.json(value, None)?;
         }
@@ -312,6 +324,7 @@ mod tests {
         Replacer {
             map,
             finder: &finder,
+            shift_days: None,
         }
         .text(text)
         .unwrap()
