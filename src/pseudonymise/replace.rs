@@ -26,6 +26,9 @@ use super::time;
 use crate::body::Body;
 use crate::cassette::{Headers, Interaction, Recorded};
 
+/// Headers that hold an HTTP date, moved by `--shift-time`.
+const HTTP_DATES: &[&str] = &["date", "last-modified", "expires", "if-modified-since"];
+
 /// Bytes a path segment encodes.
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -257,6 +260,12 @@ impl Replacer<'_> {
         for (name, value) in headers.iter_mut() {
             if name != "etag" {
                 self.in_place(value)?;
+            }
+            if let Some(days) = self.shift_days
+                && HTTP_DATES.contains(&name.as_str())
+                && let Some(shifted) = time::shift_http_date(value, days)
+            {
+                *value = shifted;
             }
         }
         Ok(())

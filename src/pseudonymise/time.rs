@@ -2,7 +2,8 @@
 //! recording does not tell when it was made while the intervals in it (a key's expiry after
 //! its creation, a device last seen before now) stay as they were. Only the date changes: the
 //! time of day, fractions and offset are kept as written. The shift comes from the map's key,
-//! so runs with one `--map` shift alike; Go's zero time (`0001-01-01T00:00:00Z`) stays.
+//! so runs with one `--map` shift alike; Go's zero time (`0001-01-01T00:00:00Z`) stays. HTTP
+//! dates in headers (`date`, `last-modified`) move alike.
 
 use std::sync::LazyLock;
 
@@ -41,6 +42,14 @@ pub fn shift(text: &str, days: u64) -> Option<String> {
     changed.then(|| out.into_owned())
 }
 
+/// An HTTP date (`date`, `last-modified` headers: `Wed, 02 Dec 2026 12:39:26 GMT`) `days`
+/// earlier, if it is one.
+pub fn shift_http_date(value: &str, days: u64) -> Option<String> {
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let shifted = date.checked_sub_days(Days::new(days))?;
+    Some(shifted.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +65,9 @@ mod tests {
             "created 2026-10-24T10:00:07.118903Z, expires 2026-12-02T00:00:00+00:00"
         );
         assert_eq!(shift("0001-01-01T00:00:00Z, 1.76.1", 30), None);
+        assert_eq!(
+            shift_http_date("Wed, 02 Dec 2026 12:39:26 GMT", 30).unwrap(),
+            "Mon, 02 Nov 2026 12:39:26 GMT"
+        );
     }
 }
