@@ -211,10 +211,9 @@ keep it out of the repository.
 Exit codes: 0 written (with --check: no real value found); 1 with --check: a real value of the
 map is still in a file; 2 bad usage or a cassette or map that cannot be read.
 
-Examples:
-  tailtape pseudonymise session.json --map ~/.tailtape-map.json
-  tailtape pseudonymise recordings/ --out shareable/ --map ~/.tailtape-map.json
-  tailtape pseudonymise --check shareable/ --map ~/.tailtape-map.json";
+Example:
+  tailtape pseudonymise recordings/ --out shareable/ --map ~/tailtape-map.json --shift-time
+  tailtape pseudonymise --check shareable/ --map ~/tailtape-map.json";
 
 #[derive(Debug, Args)]
 pub struct PseudonymiseArgs {
