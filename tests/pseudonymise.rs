@@ -458,6 +458,8 @@ fn record_pseudonymise_writes_no_real_value() {
             "the cassette holds {real}"
         );
     }
+    assert!(!text.contains("tskey-"), "redaction still runs: {text}");
+    assert!(text.contains("Bearer <redacted>"));
     let recorded = cassette::load(&path).unwrap();
     assert_eq!(recorded.interactions.len(), 3);
     assert_eq!(recorded.recorded.extra["pseudonymised"], true);
