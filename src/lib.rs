@@ -8,10 +8,11 @@
 //! - the contract: [`routes`] (the operation table), [`schema`] (compiled once; checks produce
 //!   [`finding`]s), [`embedded`] (`schemas/` and `cassettes/` built into the binary);
 //! - the commands: [`validate`], [`replay`] (with [`matching`] and its journal, [`report`]),
-//!   [`record`] (with [`redact`] and [`pseudonymise`]), [`close`] (cassettes a killed recorder left open),
+//!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
 //!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
-//!   server); [`faults`] (fault plans in front of a server's handler);
+//!   server), [`pseudonymise`] (a recording made shareable, also inside `record`); [`faults`]
+//!   (fault plans in front of a server's handler);
 //! - shared plumbing: [`http`] (serving), [`control`] (the `/__tailtape/` endpoints), [`log`]
 //!   (stderr), [`junit`], and the private `style` (colour), `progress`, `locate` (line and
 //!   column of a JSON pointer) and `wire` (answers on the wire, cut on purpose by [`faults`]).
