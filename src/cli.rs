@@ -78,6 +78,10 @@ pub enum Command {
     /// show.
     #[command(after_help = SEED_HELP)]
     Seed(SeedArgs),
+    /// Replace what names the tailnet, its people, machines and addresses in cassettes by
+    /// stable pseudonyms of the same form.
+    #[command(after_help = PSEUDONYMISE_HELP)]
+    Pseudonymise(PseudonymiseArgs),
 }
 
 impl Command {
@@ -94,6 +98,7 @@ impl Command {
             Command::Parity(_) => "parity",
             Command::Emulate(_) => "emulate",
             Command::Seed(_) => "seed",
+            Command::Pseudonymise(_) => "pseudonymise",
         }
     }
 }
@@ -194,6 +199,42 @@ Exit codes: 0 printed; 2 bad usage or a cassette that cannot be read.
 
 Example:
   tailtape seed cassettes/ > my-tailnet.json";
+
+const PSEUDONYMISE_HELP: &str = "\
+Replaced everywhere (paths, queries, headers, JSON and text bodies, the policy file): the
+tailnet name, emails (user-N@domain-N.example), display names, hostnames and MagicDNS names
+(host-N), ids and keys (same prefix and length), endpoint hosts, posture serial numbers,
+tailnet addresses (within 100.64.0.0/10 and fd7a:115c:a1e0::/48, routes kept consistent) and
+public ones (documentation ranges, ports kept). The map FILE keeps the pairs for later runs:
+keep it out of the repository.
+
+Exit codes: 0 written (with --check: no real value found); 1 with --check: a real value of the
+map is still in a file; 2 bad usage or a cassette or map that cannot be read.
+
+Example:
+  tailtape pseudonymise recordings/ --out shareable/ --map ~/tailtape-map.json --shift-time
+  tailtape pseudonymise --check shareable/ --map ~/tailtape-map.json";
+
+#[derive(Debug, Args)]
+pub struct PseudonymiseArgs {
+    /// Cassette files or directories (searched for *.json).
+    #[arg(value_name = "CASSETTE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write the results under DIR (same file names, directories' layout kept) instead of in
+    /// place.
+    #[arg(long, value_name = "DIR", conflicts_with = "check")]
+    pub out: Option<PathBuf>,
+    /// The map of real values to pseudonyms: read if it exists, updated after the run.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Write nothing: fail (exit 1) if any real value of --map is still in the files.
+    #[arg(long)]
+    pub check: bool,
+    /// Also move every timestamp back by the same number of days (30 to 412, fixed by the
+    /// map's key), so intervals stay.
+    #[arg(long, conflicts_with = "check")]
+    pub shift_time: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
@@ -363,6 +404,14 @@ pub struct RecordArgs {
     /// secret; without it such an exchange is refused.
     #[arg(long)]
     pub allow_opaque_bodies: bool,
+    /// Replace what names the tailnet, its people, machines and addresses by pseudonyms before
+    /// each exchange is written (as `tailtape pseudonymise` does), checked before every write.
+    #[arg(long)]
+    pub pseudonymise: bool,
+    /// With --pseudonymise: the map of pseudonyms to use and update (keep it out of the
+    /// repository).
+    #[arg(long, value_name = "FILE", requires = "pseudonymise")]
+    pub map: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
 }

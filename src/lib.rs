@@ -11,7 +11,8 @@
 //!   [`record`] (with [`redact`]), [`close`] (cassettes a killed recorder left open),
 //!   [`coverage`], [`diff`], [`openapi`] (`schemas openapi`), [`emulate`] (a stateful fake
 //!   tailnet, one module per resource, and `seed`), [`parity`] (a cassette re-sent to a live
-//!   server); [`faults`] (fault plans in front of a server's handler);
+//!   server), [`pseudonymise`] (a recording made shareable, also inside `record`); [`faults`]
+//!   (fault plans in front of a server's handler);
 //! - shared plumbing: [`http`] (serving), [`control`] (the `/__tailtape/` endpoints), [`log`]
 //!   (stderr), [`junit`], and the private `style` (colour), `progress`, `locate` (line and
 //!   column of a JSON pointer) and `wire` (answers on the wire, cut on purpose by [`faults`]).
@@ -38,6 +39,7 @@ pub mod matching;
 pub mod openapi;
 pub mod parity;
 mod progress;
+pub mod pseudonymise;
 pub mod record;
 pub mod redact;
 pub mod replay;
@@ -73,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::command(&args),
         Command::Emulate(args) => emulate::command(&args),
         Command::Seed(args) => emulate::seed_command(&args),
+        Command::Pseudonymise(args) => pseudonymise::command(&args),
         Command::Schemas {
             command: SchemasCommand::List { schemas },
         } => {

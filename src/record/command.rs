@@ -15,6 +15,7 @@ use crate::cassette::{self, Cassette, Claim, Holds, Recorded};
 use crate::cli::{RecordArgs, RecordMode};
 use crate::http;
 use crate::log;
+use crate::pseudonymise;
 use crate::redact::Redactor;
 use crate::replay::{Options, Replay};
 use crate::schema::Contract;
@@ -31,7 +32,8 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let name = path.display().to_string();
     let (claim, existing) = claim(args)?;
     let kept = existing.is_some();
-    let cassette = existing.unwrap_or_else(|| fresh(upstream.url()));
+    let mut cassette = existing.unwrap_or_else(|| fresh(upstream.url()));
+    let pseudonyms = pseudonymise(args, &mut cassette, kept)?;
     let (writer, _reading) = if kept && args.mode == RecordMode::Once {
         (None, Some(claim))
     } else {
@@ -49,6 +51,9 @@ pub fn command(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     contract.tape_validators();
     let recorded = Replay::new(contract, vec![(name.clone(), cassette)], Options::default());
     let recorder = Recorder::new(upstream, recorded, writer, name.clone(), redactor);
+    if let Some(session) = pseudonyms {
+        recorder.pseudonymise(session);
+    }
 
     let what = if replay_only {
         format!("tailtape record: replaying {name} (mode once: it exists)")
@@ -137,6 +142,32 @@ fn claim(args: &RecordArgs) -> anyhow::Result<(Claim, Option<Cassette>)> {
         );
     }
     Ok((claim, None))
+}
+
+/// With `--pseudonymise`: the session (its `--map`), and a new cassette marked pseudonymised;
+/// an existing one that is not marked keeps its exchanges as they are, with a warning.
+fn pseudonymise(
+    args: &RecordArgs,
+    cassette: &mut Cassette,
+    kept: bool,
+) -> anyhow::Result<Option<pseudonymise::Session>> {
+    if !args.pseudonymise {
+        return Ok(None);
+    }
+    let session = pseudonymise::Session::start(args.map.as_deref())?;
+    if !kept {
+        cassette
+            .recorded
+            .extra
+            .insert(pseudonymise::MARK.into(), true.into());
+    } else if !pseudonymise::is_marked(cassette) {
+        log::warn(format!(
+            "{}: the exchanges it already has are not pseudonymised; run `tailtape \
+             pseudonymise` on it",
+            args.cassette.display()
+        ));
+    }
+    Ok(Some(session))
 }
 
 /// A new, empty cassette recorded now from `upstream`.

@@ -77,6 +77,8 @@ struct Journal {
     /// Places where the final scan found a secret; those exchanges were not written.
     refused: Vec<String>,
     redactor: Option<Redactor>,
+    /// With `--pseudonymise`: applied before the final scan, checked after it.
+    pseudonyms: Option<crate::pseudonymise::Session>,
 }
 
 /// What a recording run saw.
@@ -110,6 +112,11 @@ impl Recorder {
             me: me.clone(),
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT as usize)),
         })
+    }
+
+    /// Pseudonymises every exchange from now on (`--pseudonymise`).
+    pub fn pseudonymise(&self, session: crate::pseudonymise::Session) {
+        self.lock().pseudonyms = Some(session);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
@@ -269,17 +276,45 @@ impl Recorder {
         }
     }
 
-    /// Redacts and scans; a refusal is journaled and logged with its place, never the secret.
+    /// Pseudonymises (with `--pseudonymise`), redacts and scans, then checks that no real value
+    /// is left; a refusal is journaled and logged with its place, never the secret.
     fn redact(&self, interaction: &mut Interaction) -> Result<Scanned, ()> {
-        let mut journal = self.lock();
+        let mut guard = self.lock();
+        let journal = &mut *guard;
+        let refuse = |refused: &mut Vec<String>, place: String| {
+            crate::log::error(format!("refused to write {place}"));
+            refused.push(place);
+        };
+        if let Some(pseudonyms) = journal.pseudonyms.as_mut()
+            && let Err(err) = pseudonyms.exchange(interaction)
+        {
+            refuse(
+                &mut journal.refused,
+                format!("{}: {err}", interaction.request),
+            );
+            return Err(());
+        }
         let Some(redactor) = journal.redactor.as_mut() else {
             return Err(());
         };
-        redactor.redact_and_check(interaction).map_err(|leak| {
-            let place = format!("{}: {leak}", interaction.request);
-            crate::log::error(format!("refused to write {place}"));
-            journal.refused.push(place);
-        })
+        let scanned = redactor.redact_and_check(interaction).map_err(|leak| {
+            refuse(
+                &mut journal.refused,
+                format!("{}: {leak}", interaction.request),
+            )
+        })?;
+        if let Some(leftover) = journal
+            .pseudonyms
+            .as_mut()
+            .and_then(|p| p.check(scanned.text()))
+        {
+            refuse(
+                &mut journal.refused,
+                format!("{}: {leftover}", interaction.request),
+            );
+            return Err(());
+        }
+        Ok(scanned)
     }
 }
 
