@@ -565,3 +565,30 @@ fn shift_time_moves_every_date_alike_and_keeps_intervals() {
     let validate = tailtape(&["validate", "--strict", path_str(&out)]);
     assert_eq!(validate.code, 0, "{}", validate.stdout);
 }
+
+#[test]
+fn a_device_named_like_an_api_word_leaves_fields_and_values_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(FIXTURES).join("northwind.json");
+    let mut text: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    let listed = &mut text["interactions"][0]["response"]["json"]["devices"];
+    listed[0]["hostname"] = "tags".into();
+    listed[1]["hostname"] = "linux".into();
+    let before = listed.clone();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let path = input.join("words.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&text).unwrap()).unwrap();
+
+    let out = dir.path().join("out");
+    pseudonymise(&[&path], &out, &dir.path().join("map.json"));
+    let after = devices(&cassette::load(&out.join("words.json")).unwrap());
+    for (was, now) in before.as_array().unwrap().iter().zip(&after) {
+        let fields = |d: &Value| d.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(fields(was), fields(now), "a field was renamed");
+        assert_eq!(was["os"], now["os"]);
+    }
+    assert_eq!(after[0]["hostname"], "tags");
+    assert_eq!(after[1]["hostname"], "linux");
+}

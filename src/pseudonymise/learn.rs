@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::forms::pseudonym;
 use super::map::{Kind, Map};
 use super::replace::base64_text;
+use super::vocabulary::is_api_word;
 use crate::body::Body;
 use crate::cassette::{Interaction, Recorded, parse_query};
 use crate::routes::{Lookup, OperationTable};
@@ -70,6 +71,7 @@ impl Learner<'_> {
         if value.chars().count() < MIN_LEN
             || value == "<redacted>"
             || value.starts_with("<redacted-")
+            || is_api_word(value)
         {
             return;
         }

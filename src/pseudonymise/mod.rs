@@ -19,6 +19,7 @@ mod learn;
 mod map;
 mod replace;
 mod time;
+mod vocabulary;
 
 pub use addresses::Full;
 pub use check::Leftover;
