@@ -33,9 +33,10 @@ import json, sys
 out = sys.argv[1]
 spec = json.load(open(f"{out}/openapi.json"))
 body = json.load(open(f"{out}/body.json"))
-paths = [p for p in spec["paths"] if p.endswith("/tailnet/{tailnet}/devices")]
-assert len(paths) == 1, paths
-ok = spec["paths"][paths[0]]["get"]["responses"]["200"]["content"]["application/json"]
+# Prism routes on the paths alone: the API's base path goes into them.
+spec["paths"] = {"/api/v2" + path: item for path, item in spec["paths"].items()}
+spec.pop("servers", None)
+ok = spec["paths"]["/api/v2/tailnet/{tailnet}/devices"]["get"]["responses"]["200"]["content"]["application/json"]
 ok.pop("examples", None)
 ok["example"] = body
 json.dump(spec, open(f"{out}/openapi.json", "w"))
@@ -55,7 +56,7 @@ python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["port"] = int(
   "$dir/imposter.json" "$port" | curl -sf -o /dev/null -H 'content-type: application/json' --data-binary @- "http://127.0.0.1:$admin/imposters"
 MOUNTEBANK_URL=http://127.0.0.1:$port
 port=$(free_port)
-start prism "$PRISM" mock "$dir/openapi.json" -h 127.0.0.1 -p "$port"
+start prism "$PRISM" mock "$dir/openapi.json" -h 127.0.0.1 -p "$port" -v warn
 PRISM_URL=http://127.0.0.1:$port
 for url in "$WIREMOCK_URL" "$PRISM_URL"; do wait_http "$url" /__alive; done
 

@@ -40,7 +40,7 @@ run() {
   local began status=0 out
   began=$(date +%s%N)
   case $1 in
-    tailtape) out=$(taskset -c 0 target/release/tailtape validate -q "$dir/$2.json" 2>&1) || status=$? ;;
+    tailtape) out=$(taskset -c 0 "$tailtape" validate -q "$dir/$2.json" 2>&1) || status=$? ;;
     check-jsonschema) out=$(taskset -c 0 "$CHECK_JSONSCHEMA" --schemafile "$dir/devicelist.schema.json" "$dir/$2"/*.json 2>&1) || status=$? ;;
     ajv) out=$(taskset -c 0 "$AJV" validate --spec=draft2020 -c ajv-formats --strict=false -s "$dir/devicelist.schema.json" -d "$dir/$2/*.json" 2>&1) || status=$? ;;
   esac
@@ -48,6 +48,7 @@ run() {
   if [ "$status" -ne 0 ]; then echo "bench-peers: $1 failed on $2 (exit $status): ${out:0:600}" >&2; exit 1; fi
 }
 # ajv resolves -c from its working directory's node_modules.
+tailtape=$PWD/target/release/tailtape
 cd "$NODE_DIR"
 label=([tailtape]="tailtape validate" [check-jsonschema]="check-jsonschema" [ajv]="ajv-cli")
 tools=(tailtape check-jsonschema ajv)
