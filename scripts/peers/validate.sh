@@ -4,7 +4,8 @@
 # formats checked) by `tailtape validate` (one cassette holding them all, its embedded schemas),
 # check-jsonschema and ajv-cli (one file per body, the schema bundled into one file). Each tool
 # runs on core 0, once on the BODIES and once on one body (its start-up), interleaved over
-# ROUNDS; prints bodies/s over the whole run and past start-up, and ratios to tailtape.
+# ROUNDS, after each has rejected a control body (exit 1); prints bodies/s over the whole run
+# and past start-up, and ratios to tailtape.
 BODIES=${BODIES:-2000}
 python3 - "$dir" "$BODIES" <<'PY'
 import json, os, re, sys
@@ -26,6 +27,12 @@ def cassette(items):
     return {"tailtape": 1, "recorded": {"upstream": "bench"}, "interactions": items}
 json.dump(cassette(interactions), open(f"{out}/bodies.json", "w"))
 json.dump(cassette(interactions[:1]), open(f"{out}/one.json", "w"))
+# The control: one body whose first address is no IPv4 address, wrong by its format alone.
+bad = json.loads(json.dumps(interactions[0]))
+bad["response"]["json"]["devices"][0]["addresses"][0] = "100.64.0.999"
+os.makedirs(f"{out}/bad", exist_ok=True)
+open(f"{out}/bad/00000.json", "w").write(json.dumps(bad["response"]["json"]))
+json.dump(cassette([bad]), open(f"{out}/bad.json", "w"))
 device, common = (json.load(open(f"schemas/{n}.json")) for n in ("device", "common"))
 defs = {**common["$defs"], **device["$defs"]}
 assert len(defs) == len(common["$defs"]) + len(device["$defs"])
@@ -35,7 +42,8 @@ json.dump(schema, open(f"{out}/devicelist.schema.json", "w"))
 PY
 echo "  $BODIES bodies, $(( $(cat "$dir"/bodies/*.json | wc -c) / BODIES )) bytes each on average; cassette $(( $(wc -c < "$dir/bodies.json") / 1000 )) KB"
 
-# run NAME WHICH: times one tool (on core 0) over $dir/WHICH (bodies or one); sets SECONDS_TAKEN.
+# run NAME WHICH: times one tool (on core 0) over $dir/WHICH (bodies, one, or bad: the control,
+# which each must reject); sets SECONDS_TAKEN.
 run() {
   local began status=0 out
   began=$(date +%s%N)
@@ -45,7 +53,11 @@ run() {
     ajv) out=$(taskset -c 0 "$AJV" validate --spec=draft2020 -c ajv-formats --strict=false -s "$dir/devicelist.schema.json" -d "$dir/$2/*.json" 2>&1) || status=$? ;;
   esac
   SECONDS_TAKEN=$(awk -v ns=$(( $(date +%s%N) - began )) 'BEGIN {printf "%.3f", ns/1e9}')
-  if [ "$status" -ne 0 ]; then echo "bench-peers: $1 failed on $2 (exit $status): ${out:0:600}" >&2; exit 1; fi
+  if [ "$2" = bad ]; then
+    [ "$status" -eq 1 ] || { echo "bench-peers: $1 did not reject the control body (an address 100.64.0.999) with exit 1 (exit $status): ${out:0:600}" >&2; exit 1; }
+  elif [ "$status" -ne 0 ]; then
+    echo "bench-peers: $1 failed on $2 (exit $status): ${out:0:600}" >&2; exit 1
+  fi
 }
 # ajv resolves -c from its working directory's node_modules.
 tailtape=$PWD/target/release/tailtape
@@ -53,6 +65,8 @@ cd "$NODE_DIR"
 label=([tailtape]="tailtape validate" [check-jsonschema]="check-jsonschema" [ajv]="ajv-cli")
 tools=(tailtape check-jsonschema ajv)
 declare -A whole once
+for name in "${tools[@]}"; do run "$name" bad; done
+echo "  each tool rejects the control body (an address 100.64.0.999: wrong by its format alone)"
 printf '  %-6s %-20s %12s %12s\n' round tool "$BODIES bodies" "one body"
 for round in $(seq 1 "$ROUNDS"); do
   for name in "${tools[@]}"; do
