@@ -2,7 +2,7 @@
 # Installs the peers that scripts/bench-peers measures tailtape against, each at a pinned
 # version, into ${PEERS_DIR:-~/.cache/tailtape-bench}: WireMock standalone (Maven Central, via
 # mvn), mountebank, Prism and ajv-cli (npm), mitmproxy and check-jsonschema (PyPI, one venv
-# each), and wrk (apt). Idempotent: what is there already is kept. Prints each version.
+# each). Idempotent: what is there already is kept. Prints each version.
 # Sourced by bench-peers (sets PEERS_DIR and the tools' paths) or run alone.
 set -euo pipefail
 PEERS_DIR=${PEERS_DIR:-$HOME/.cache/tailtape-bench}
@@ -21,9 +21,6 @@ need mvn "apt-get install maven"
 need npm "apt-get install npm"
 need python3 "apt-get install python3-venv"
 
-if ! command -v wrk >/dev/null; then
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
 
 WIREMOCK_JAR=$PEERS_DIR/wiremock/wiremock-standalone-$WIREMOCK_VERSION.jar
 if [ ! -s "$WIREMOCK_JAR" ]; then
@@ -64,5 +61,5 @@ Prism $(node_version @stoplight/prism-cli)
 ajv-cli $(node_version ajv-cli) (ajv $(node_version ajv), ajv-formats $(node_version ajv-formats))
 mitmproxy $("$PEERS_DIR/mitmproxy/bin/python" -c 'import importlib.metadata as m; print(m.version("mitmproxy"))') (Python $("$PEERS_DIR/mitmproxy/bin/python" -c 'import platform; print(platform.python_version())'))
 check-jsonschema $("$PEERS_DIR/check-jsonschema/bin/python" -c 'import importlib.metadata as m; print(m.version("check-jsonschema"))')
-wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
+wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo 'not installed')"
 echo "$PEER_VERSIONS" | sed 's/^/peer: /'

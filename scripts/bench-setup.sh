@@ -1,6 +1,13 @@
 # Sourced by the bench scripts: builds what they run, makes a scratch folder ($dir) that goes
 # away on exit with every server started into $pids, and writes the body the servers answer
 # with ($dir/body.json: the bundled device list, ~2 KB, as the API sends it, compact).
+# need_wrk installs the load generator (apt) for the scripts that use it.
+need_wrk() {
+  command -v wrk >/dev/null && return
+  echo "installing wrk (apt)" >&2
+  { apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; } >/dev/null \
+    || { echo "this bench needs wrk: apt-get install wrk failed" >&2; exit 2; }
+}
 cargo build --quiet --release --bin tailtape --example bare_hyper --example bare_proxy
 dir=$(mktemp -d)
 pids=()
