@@ -7,11 +7,13 @@
 mod claim;
 mod read;
 mod strict;
+mod tape;
 mod write;
 
 pub use claim::{Claim, ClaimError, Holds};
 pub use read::{Ending, stream, stream_to_end};
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -142,20 +144,29 @@ impl Source {
 
     /// Reads the cassette interaction by interaction, as [`stream`] does.
     pub fn stream(&self, each: impl FnMut(usize, Interaction)) -> Result<Cassette, LoadError> {
-        match self {
-            Source::File(path) => stream(&self.name(), &read(path)?, each),
-            Source::Bundled { text, .. } => stream(&self.name(), text, each),
-        }
+        let (cassette, ending) = self.stream_to_end(each)?;
+        read::warn_if_cut(&self.name(), &ending);
+        Ok(cassette)
     }
 
-    /// Reads the cassette as [`stream_to_end`] does, saying how its text ended.
+    /// Reads the cassette as [`stream_to_end`] does, saying how its text ended: a chunk at a
+    /// time, by the tape reader (`tape.rs`).
     pub fn stream_to_end(
         &self,
         each: impl FnMut(usize, Interaction),
     ) -> Result<(Cassette, Ending), LoadError> {
+        let name = self.name();
         match self {
-            Source::File(path) => stream_to_end(&self.name(), &read(path)?, each),
-            Source::Bundled { text, .. } => stream_to_end(&self.name(), text, each),
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|error| LoadError::Io {
+                    file: name.clone(),
+                    error,
+                })?;
+                tape::stream_to_end(&name, file, || read(path).map(Cow::Owned), each)
+            }
+            Source::Bundled { text, .. } => {
+                tape::stream_to_end(&name, text.as_bytes(), || Ok(Cow::Borrowed(text)), each)
+            }
         }
     }
 }
