@@ -1,6 +1,7 @@
 //! Cassette format version 1 (DESIGN.md): one JSON file of recorded exchanges. This module
 //! holds the types and finds cassettes (files, directories, the bundled set); `read` checks and
-//! parses them (errors carry file, line and column) and `write` prints the canonical form
+//! parses them (errors carry file, line and column), `tape` reads a canonical cassette a chunk
+//! at a time for validate and replay (leaving the rest to `read`), `write` prints the canonical form
 //! (pretty, stable key order, so load-then-save of a canonical file is byte-identical);
 //! `claim` guards the writing of a cassette file (regular files only, one writer at a time).
 
