@@ -131,16 +131,12 @@ impl<R: Read> Chunks<R> {
             self.buf.drain(..self.at);
             self.at = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
-        let read = loop {
-            match self.input.read(&mut self.buf[len..]) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        self.buf.truncate(len + *read.as_ref().unwrap_or(&0));
-        self.eof = read? == 0;
+        // Appended to the buffer as read, its spare room never zeroed first.
+        self.buf.reserve(CHUNK);
+        let read = (&mut self.input)
+            .take(CHUNK as u64)
+            .read_to_end(&mut self.buf)?;
+        self.eof = read == 0;
         Ok(!self.eof)
     }
 
