@@ -109,6 +109,26 @@ fn a_large_cassette_is_read_across_chunks_the_same() {
 }
 
 #[test]
+fn nesting_counts_from_the_top_of_the_file() {
+    let contract = Contract::load(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, text) = tailtape::embedded::CASSETTES[0];
+    let mut cassette = cassette::parse("x", text).unwrap();
+    cassette.interactions.truncate(1);
+    // Deep enough to pass as a document of its own, too deep four levels down in the file.
+    let deep = (0..125).fold(serde_json::json!(0), |inner, _| serde_json::json!([inner]));
+    cassette.interactions[0].response.body = Body::Json(deep);
+    let text = cassette.to_canonical_string();
+    let (outcome, _) = both(
+        &contract,
+        &file_source(dir.path(), "deep.json", &text),
+        &text,
+    );
+    let err = outcome.unwrap_err();
+    assert!(err.contains("recursion limit"), "{err}");
+}
+
+#[test]
 fn malformed_cassettes_fail_exactly_as_before() {
     let contract = Contract::load(None).unwrap();
     let dir = tempfile::tempdir().unwrap();
