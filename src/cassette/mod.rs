@@ -1,17 +1,20 @@
 //! Cassette format version 1 (DESIGN.md): one JSON file of recorded exchanges. This module
 //! holds the types and finds cassettes (files, directories, the bundled set); `read` checks and
-//! parses them (errors carry file, line and column) and `write` prints the canonical form
+//! parses them (errors carry file, line and column), `tape` reads a canonical cassette a chunk
+//! at a time for validate and replay (leaving the rest to `read`), `write` prints the canonical form
 //! (pretty, stable key order, so load-then-save of a canonical file is byte-identical);
 //! `claim` guards the writing of a cassette file (regular files only, one writer at a time).
 
 mod claim;
 mod read;
 mod strict;
+mod tape;
 mod write;
 
 pub use claim::{Claim, ClaimError, Holds};
 pub use read::{Ending, stream, stream_to_end};
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -146,20 +149,29 @@ impl Source {
 
     /// Reads the cassette interaction by interaction, as [`stream`] does.
     pub fn stream(&self, each: impl FnMut(usize, Interaction)) -> Result<Cassette, LoadError> {
-        match self {
-            Source::File(path) => stream(&self.name(), &read(path)?, each),
-            Source::Bundled { text, .. } => stream(&self.name(), text, each),
-        }
+        let (cassette, ending) = self.stream_to_end(each)?;
+        read::warn_if_cut(&self.name(), &ending);
+        Ok(cassette)
     }
 
-    /// Reads the cassette as [`stream_to_end`] does, saying how its text ended.
+    /// Reads the cassette as [`stream_to_end`] does, saying how its text ended: a chunk at a
+    /// time, by the tape reader (`tape.rs`).
     pub fn stream_to_end(
         &self,
         each: impl FnMut(usize, Interaction),
     ) -> Result<(Cassette, Ending), LoadError> {
+        let name = self.name();
         match self {
-            Source::File(path) => stream_to_end(&self.name(), &read(path)?, each),
-            Source::Bundled { text, .. } => stream_to_end(&self.name(), text, each),
+            Source::File(path) => {
+                let file = std::fs::File::open(path).map_err(|error| LoadError::Io {
+                    file: name.clone(),
+                    error,
+                })?;
+                tape::stream_to_end(&name, file, || read(path).map(Cow::Owned), each)
+            }
+            Source::Bundled { text, .. } => {
+                tape::stream_to_end(&name, text.as_bytes(), || Ok(Cow::Borrowed(text)), each)
+            }
         }
     }
 }

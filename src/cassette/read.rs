@@ -31,10 +31,15 @@ pub fn stream(
     each: impl FnMut(usize, Interaction),
 ) -> Result<Cassette, LoadError> {
     let (cassette, ending) = stream_to_end(file, text, each)?;
+    warn_if_cut(file, &ending);
+    Ok(cassette)
+}
+
+/// Warns on stderr that cassette `file` was cut short, if it was.
+pub(super) fn warn_if_cut(file: &str, ending: &Ending) {
     if let Some(cut) = ending.describe(file) {
         crate::log::warn(format!("{file}: {cut}"));
     }
-    Ok(cassette)
 }
 
 /// How a cassette's text ended.
@@ -84,11 +89,22 @@ impl Ending {
 pub fn stream_to_end(
     file: &str,
     text: &str,
+    each: impl FnMut(usize, Interaction),
+) -> Result<(Cassette, Ending), LoadError> {
+    stream_to_end_after(file, text, 0, each)
+}
+
+/// [`stream_to_end`], handing on the interactions from number `skip` on only (the tape reader
+/// handed the ones before, see `tape.rs`).
+pub(super) fn stream_to_end_after(
+    file: &str,
+    text: &str,
+    skip: usize,
     mut each: impl FnMut(usize, Interaction),
 ) -> Result<(Cassette, Ending), LoadError> {
-    let mut handed = 0;
-    let first = stream_from(file, text, 0, |index, interaction| {
-        handed += 1;
+    let mut handed = skip;
+    let first = stream_from(file, text, skip, |index, interaction| {
+        handed = index + 1;
         each(index, interaction)
     });
     match first {
@@ -270,17 +286,21 @@ fn strip_position(message: &str) -> &str {
     message.split(" at line ").next().unwrap_or(message)
 }
 
+/// The format schema: for the whole document, and for one interaction.
+pub(super) fn format_schemas() -> (Value, Value) {
+    let text =
+        embedded::schema_file("cassette.schema.json").expect("the format schema is embedded");
+    let schema: Value = serde_json::from_str(text).expect("the embedded cassette schema is JSON");
+    let interaction = serde_json::json!({"$defs": schema["$defs"], "$ref": "#/$defs/interaction"});
+    (schema, interaction)
+}
+
 /// The compiled format schema: for the whole document (read with `interactions: []`), and for
 /// one interaction.
 fn format_validators() -> &'static (jsonschema::Validator, jsonschema::Validator) {
     static VALIDATORS: OnceLock<(jsonschema::Validator, jsonschema::Validator)> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
-        let text =
-            embedded::schema_file("cassette.schema.json").expect("the format schema is embedded");
-        let schema: Value =
-            serde_json::from_str(text).expect("the embedded cassette schema is JSON");
-        let interaction =
-            serde_json::json!({"$defs": schema["$defs"], "$ref": "#/$defs/interaction"});
+        let (schema, interaction) = format_schemas();
         let build = |s: &Value| {
             jsonschema::options()
                 .should_validate_formats(true)
@@ -512,7 +532,7 @@ fn take_headers(map: &mut Map<String, Value>, pointer: &str) -> Result<Headers, 
 
 /// What RFC 9110 forbids in a field value: control characters other than horizontal tab
 /// (CR and LF among them) and DEL.
-fn forbidden_in_header(c: char) -> bool {
+pub(super) fn forbidden_in_header(c: char) -> bool {
     (c.is_ascii_control() && c != '\t') || c == '\u{7f}'
 }
 

@@ -83,16 +83,42 @@ impl PartialEq for Doc {
 impl Doc {
     /// Reads `text` as one JSON value (white space around it allowed).
     pub fn parse(text: Bytes) -> Result<Doc, ParseError> {
+        Doc::parse_nested(text, 0)
+    }
+
+    /// Reads `text` as a value found `depth` levels deep in a larger document (an interaction
+    /// of a cassette): the nesting limit counts from that document's top, as serde_json's does.
+    pub fn parse_nested(text: Bytes, depth: usize) -> Result<Doc, ParseError> {
         let text = ByteString::try_from(text).map_err(|err| ParseError {
             at: err.valid_up_to(),
             reason: "invalid UTF-8",
         })?;
-        let tape = parse::tape(&text)?;
+        let tape = parse::tape(&text, depth)?;
         Ok(Doc {
             text,
             tape,
             edits: HashMap::new(),
         })
+    }
+
+    /// The value `node` of this (unedited) document as a document of its own, sharing its bytes.
+    pub fn extract(&self, node: NodeRef<'_>) -> Doc {
+        let first = node.token();
+        let (at, base) = (node.at, first.start);
+        let tape = self.tape[at as usize..first.next as usize]
+            .iter()
+            .map(|t| Token {
+                start: t.start - base,
+                end: t.end - base,
+                next: t.next - at,
+                ..*t
+            })
+            .collect();
+        Doc {
+            text: self.text.slice_ref(node.raw()),
+            tape,
+            edits: HashMap::new(),
+        }
     }
 
     /// Makes the value (or member name) at tape `index` read as the string `with`.

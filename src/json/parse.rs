@@ -23,7 +23,9 @@ fn fingerprint(name: &str) -> u64 {
     })
 }
 
-pub(super) fn tape(text: &str) -> Result<Vec<Token>, ParseError> {
+/// The tape of `text`, one value found `depth` levels deep in an enclosing document (0 for a
+/// document of its own), so that the nesting limit counts from that document's top.
+pub(super) fn tape(text: &str, depth: usize) -> Result<Vec<Token>, ParseError> {
     if u32::try_from(text.len()).is_err() {
         return Err(ParseError {
             at: 0,
@@ -39,7 +41,7 @@ pub(super) fn tape(text: &str) -> Result<Vec<Token>, ParseError> {
         tape: Vec::with_capacity(text.len() / 8 + 1),
     };
     parser.skip_space();
-    parser.value(0)?;
+    parser.value(depth)?;
     parser.skip_space();
     if parser.pos != text.len() {
         return parser.fail("trailing characters after the value");
