@@ -421,15 +421,20 @@ fn the_result_validates_replays_and_seeds_a_working_emulator() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
-#[test]
-fn record_pseudonymise_writes_no_real_value() {
+/// The real tailnet's API, for a recorder to record from: replay of the fixture.
+fn northwind_upstream() -> ReplayServer {
     let real = cassette::load(&Path::new(FIXTURES).join("northwind.json")).unwrap();
-    let upstream = ReplayServer::start(Replay::new(
+    ReplayServer::start(Replay::new(
         Contract::load(None).unwrap(),
         vec![("northwind.json".into(), real)],
         Options::default(),
     ))
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn record_pseudonymise_writes_no_real_value() {
+    let upstream = northwind_upstream();
     let dir = tempfile::tempdir().unwrap();
     let (path, map) = (dir.path().join("session.json"), dir.path().join("map.json"));
     let (recorder, addr) = start_recorder(
@@ -483,13 +488,7 @@ fn record_pseudonymise_writes_no_real_value() {
 
 #[test]
 fn a_recording_continued_with_mode_new_keeps_the_pseudonyms() {
-    let real = cassette::load(&Path::new(FIXTURES).join("northwind.json")).unwrap();
-    let upstream = ReplayServer::start(Replay::new(
-        Contract::load(None).unwrap(),
-        vec![("northwind.json".into(), real)],
-        Options::default(),
-    ))
-    .unwrap();
+    let upstream = northwind_upstream();
     let dir = tempfile::tempdir().unwrap();
     let (path, map) = (dir.path().join("session.json"), dir.path().join("map.json"));
     let map_arg = ["--pseudonymise", "--map", path_str(&map)];

@@ -41,14 +41,7 @@ for delay in ${DELAYS:-0}; do
   proxies=(proxy tailtape wiremock mountebank mitmdump)
   sum=()
   for name in "${proxies[@]}"; do load "${url[$name]}" "$WARMUP"; done
-  printf '  %-6s %-40s %10s\n' round proxy req/s
-  for round in $(seq 1 "$ROUNDS"); do
-    for name in "${proxies[@]}"; do
-      load "${url[$name]}"
-      printf '  %-6s %-40s %10s\n' "$round" "${label[$name]}" "$RPS"
-      sum[$name]=$(awk -v a="${sum[$name]:-0}" -v b="$RPS" 'BEGIN {print a+b}')
-    done
-  done
+  rounds "${proxies[@]}"
   echo "  record, upstream delay $delay ms, mean over $ROUNDS rounds of $DURATION:"
   ratios proxy "${proxies[@]}"
   began=$(date +%s%N)

@@ -69,13 +69,6 @@ for name in "${servers[@]}"; do
   [ "$answer" = "200, $(wc -c < "$dir/body.json")" ] || { echo "bench-peers: ${label[$name]} does not answer as recorded" >&2; exit 1; }
   load "${url[$name]}" "$WARMUP"
 done
-printf '  %-6s %-40s %10s\n' round server req/s
-for round in $(seq 1 "$ROUNDS"); do
-  for name in "${servers[@]}"; do
-    load "${url[$name]}"
-    printf '  %-6s %-40s %10s\n' "$round" "${label[$name]}" "$RPS"
-    sum[$name]=$(awk -v a="${sum[$name]:-0}" -v b="$RPS" 'BEGIN {print a+b}')
-  done
-done
+rounds "${servers[@]}"
 echo "  replay, mean over $ROUNDS rounds of $DURATION:"
 ratios tailtape "${servers[@]}"
