@@ -2,7 +2,8 @@
 //! piece size (1 MiB, or `TAILTAPE_RECORD_CHUNK` bytes, a test knob) is never held whole. Pass 1
 //! generates it into [`FirstPass`], which holds a small text whole (the usual case, scanned once
 //! at its end as before) and otherwise cuts it into pieces, scans each together with the last
-//! [`OVERLAP`] bytes before it (from a line start, so that a secret across a boundary is found)
+//! [`OVERLAP`] bytes before it (or a piece's size, if smaller; from a line start, so that a
+//! secret across a boundary is found)
 //! and keeps only its length and SHA-256. Pass 2 ([`Passed::write_pieces`]), run by the writer,
 //! generates the text again and hands on each piece only once it matches its digest, so nothing
 //! unscanned reaches the disk; a piece that does not match stops the writing with
@@ -178,7 +179,7 @@ impl FirstPass<'_> {
         self.keep_tail(scanned);
     }
 
-    /// Keeps the last [`OVERLAP`] bytes of the window to scan with the next piece, from the
+    /// Keeps the last [`OVERLAP`] bytes (or a piece's size) of the window to scan with the next piece, from the
     /// start of a line; within one line longer than that (a long string), from a character
     /// boundary a multiple of four from the start of the base64 run it sits in, so that the
     /// run is decoded as it is in the whole text.
@@ -187,14 +188,14 @@ impl FirstPass<'_> {
         if let Some(at) = window[scanned..].iter().rposition(|&b| !is_base64(b)) {
             self.run_start = self.window_at + scanned + at + 1;
         }
-        let from = window.len().saturating_sub(OVERLAP);
+        let from = window.len().saturating_sub(OVERLAP.min(self.piece));
         let start = match memchr::memchr(b'\n', &window[from..]) {
             Some(at) => from + at + 1,
             None => {
                 let mut start = from;
                 let run = self.run_start.saturating_sub(self.window_at);
                 if start > run {
-                    start += (4 - (start - run) % 4) % 4;
+                    start = (start + (4 - (start - run) % 4) % 4).min(window.len());
                 }
                 while start < window.len() && is_continuation(window[start]) {
                     start += 1;
