@@ -348,7 +348,8 @@ impl Redactor {
     /// interaction's text after its strings): refused when the scanner finds a secret in it,
     /// whole or in a piece with the end of the text before it.
     pub fn check_text(&self, text: &dyn Generate) -> Result<Scanned, Leak> {
-        streamed::first_pass(text, self.piece, 4096, &|text| self.shows_secret(text))
+        let generate = |out: &mut streamed::FirstPass<'_>| text.generate(out);
+        streamed::first_pass(generate, self.piece, 4096, &|text| self.shows_secret(text))
             .map(Scanned)
             .map_err(|Shown| Leak {
                 place: "the text".into(),
@@ -358,7 +359,8 @@ impl Redactor {
 
     /// Pass 1 of the final scan over `interaction`'s canonical text (`streamed.rs`).
     fn scan_text(&self, interaction: &Interaction) -> Result<Passed, Shown> {
-        streamed::first_pass(interaction, self.piece, text_size(interaction), &|text| {
+        let generate = |out: &mut streamed::FirstPass<'_>| interaction.write_canonical(out);
+        streamed::first_pass(generate, self.piece, text_size(interaction), &|text| {
             self.shows_secret(text)
         })
     }

@@ -99,10 +99,11 @@ pub fn changed() -> std::io::Error {
     std::io::Error::other("the exchange's text changed between its scan and its writing")
 }
 
-/// Pass 1 over `source`: `shows` says whether a text (whole, or a piece after the end of the
-/// text before it) holds a secret; `capacity` is the size expected for a small text.
+/// Pass 1 over the text `generate` writes (into the concrete sink, so that a small text costs
+/// what writing into a buffer costs): `shows` says whether a text (whole, or a piece after the
+/// end of the text before it) holds a secret; `capacity` is the size expected for a small text.
 pub fn first_pass(
-    source: &dyn Generate,
+    generate: impl FnOnce(&mut FirstPass<'_>) -> std::io::Result<()>,
     piece: usize,
     capacity: usize,
     shows: &dyn Fn(&[u8]) -> bool,
@@ -119,7 +120,7 @@ pub fn first_pass(
         shows,
     };
     // The only error a generation can meet is the sink's: a secret shown (fail closed anyway).
-    if source.generate(&mut pass).is_err() || pass.shown {
+    if generate(&mut pass).is_err() || pass.shown {
         return Err(Shown);
     }
     if pass.whole {
@@ -137,7 +138,8 @@ pub fn first_pass(
     }
 }
 
-struct FirstPass<'s> {
+/// Pass 1's sink.
+pub struct FirstPass<'s> {
     piece: usize,
     /// The text so far is at most twice the piece size and held whole in `buf`.
     whole: bool,
@@ -228,6 +230,7 @@ impl Write for FirstPass<'_> {
         Ok(take)
     }
 
+    #[inline]
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
         if self.whole && self.buf.len() + data.len() <= 2 * self.piece {
             self.buf.extend_from_slice(data);
