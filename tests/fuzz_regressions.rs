@@ -116,7 +116,7 @@ fn record(mut interaction: Interaction) -> Result<String, String> {
     redactor.redact(&mut interaction);
     redactor
         .check(&interaction)
-        .map(|scanned| String::from_utf8(scanned.text().to_vec()).expect("UTF-8"))
+        .map(|scanned| String::from_utf8(scanned.whole().unwrap().to_vec()).expect("UTF-8"))
         .map_err(|leak| leak.to_string())
 }
 

@@ -595,7 +595,7 @@ fn percent_encoded_tokens_never_reach_the_text_written() {
         let mut redactor = Redactor::new(&[], &[]).unwrap();
         match redactor.redact_and_check(&mut interaction) {
             Ok(scanned) => {
-                let text = String::from_utf8_lossy(scanned.text()).into_owned();
+                let text = String::from_utf8_lossy(scanned.whole().unwrap()).into_owned();
                 assert!(!text.contains(secret), "written:\n{text}");
             }
             Err(leak) => assert!(!leak.to_string().contains(secret), "{leak}"),
@@ -634,14 +634,15 @@ fn bodies_read_in_place_are_redacted_to_the_same_bytes() {
 
         as_values.redact(&mut value);
         as_docs.redact(&mut doc);
-        let written = |r: &Redactor, i: &Interaction| r.check(i).map(|s| s.text().to_vec());
+        let written =
+            |r: &Redactor, i: &Interaction| r.check(i).map(|s| s.whole().unwrap().to_vec());
         assert_eq!(written(&as_docs, &doc), written(&as_values, &value), "#{i}");
 
         let value_scanned = recorder_values.redact_and_check(&mut value_again);
         let doc_scanned = recorder_docs.redact_and_check(&mut doc_again);
         assert_eq!(
-            doc_scanned.map(|s| s.text().to_vec()),
-            value_scanned.map(|s| s.text().to_vec()),
+            doc_scanned.map(|s| s.whole().unwrap().to_vec()),
+            value_scanned.map(|s| s.whole().unwrap().to_vec()),
             "#{i} through redact_and_check"
         );
     }

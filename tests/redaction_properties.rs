@@ -362,11 +362,11 @@ proptest! {
                 }
             }
             Ok(scanned) => {
-                for form in forms(scanned.text()) {
+                for form in forms(scanned.whole().unwrap()) {
                     prop_assert!(
                         !form.contains(&secret.text),
                         "{secret:?} survived in {}",
-                        String::from_utf8_lossy(scanned.text())
+                        String::from_utf8_lossy(scanned.whole().unwrap())
                     );
                 }
             }

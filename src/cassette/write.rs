@@ -18,29 +18,34 @@ impl Cassette {
     /// The canonical text: pretty-printed with two spaces, stable key order, final newline.
     pub fn to_canonical_string(&self) -> String {
         let mut out = Vec::new();
-        write_pretty(&mut out, self, 0);
+        write_pretty(&mut out, self, 0).expect("writing into memory cannot fail");
         out.push(b'\n');
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
 
 impl Interaction {
-    /// Appends the interaction as the canonical text has it inside `interactions`: indented
-    /// two levels, the first line included.
-    pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(indentation(2));
-        write_pretty(out, self, 2);
+    /// Writes the interaction as the canonical text has it inside `interactions`: indented
+    /// two levels, the first line included. The text is the same every time; the only error
+    /// is `out`'s.
+    pub fn write_canonical<W: ?Sized + Write>(&self, out: &mut W) -> std::io::Result<()> {
+        out.write_all(indentation(2))?;
+        write_pretty(out, self, 2)
     }
 }
 
-fn write_pretty(out: &mut Vec<u8>, value: &impl Serialize, depth: usize) {
+fn write_pretty<W: ?Sized + Write>(
+    out: &mut W,
+    value: &impl Serialize,
+    depth: usize,
+) -> std::io::Result<()> {
     let formatter = Pretty {
         depth,
         has_value: false,
     };
     value
         .serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
-        .expect("a cassette always serializes");
+        .map_err(std::io::Error::from)
 }
 
 /// serde_json's pretty layout (two spaces a level) from a given depth, each indentation
@@ -258,7 +263,7 @@ mod tests {
             let canonical = cassette.to_canonical_string();
             for interaction in &cassette.interactions {
                 let mut text = Vec::new();
-                interaction.write_canonical(&mut text);
+                interaction.write_canonical(&mut text).unwrap();
                 let text = String::from_utf8(text).unwrap();
                 assert!(canonical.contains(&format!("\n{text}")), "{text}");
             }

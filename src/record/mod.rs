@@ -238,7 +238,7 @@ impl Recorder {
             // The upstream has acted on the request: its answer stands, only the record is refused.
             return answer;
         };
-        let written = writer.append(&scanned);
+        let written = writer.append(&scanned, &interaction);
         // The text is on disk: its memory goes before the answer is validated.
         drop(scanned);
         match written {

@@ -6,6 +6,12 @@
 //! recorder loses nothing that finished. Closing writes `\n  ]\n}\n`, which leaves exactly the
 //! canonical file. The loader accepts an open array and keeps every complete interaction.
 //!
+//! A large exchange, scanned in pieces (`redact/streamed.rs`), is written piece by piece as its
+//! text is generated again, each piece checked against the one scanned; when one does not match
+//! (or a write fails), the file is cut back to where the exchange began, so it stays loadable
+//! with what it held before. A recorder killed meanwhile leaves a cut interaction, which the
+//! loader reports and drops.
+//!
 //! The writer holds the cassette's [`Claim`] (no other tailtape writes it meanwhile) and writes
 //! into a temporary file beside it; that file takes the cassette's place at start on a new path,
 //! and at the first exchange written when the path holds a file already, so the old cassette stays
@@ -28,6 +34,7 @@ use std::time::Duration;
 
 use crate::cassette::{Cassette, Claim, Holds};
 use crate::redact::Scanned;
+use crate::redact::streamed::Generate;
 
 const CLOSE: &str = "\n  ]\n}\n";
 /// The longest a written exchange waits for `fsync`.
@@ -114,18 +121,23 @@ impl Writer {
         })
     }
 
-    /// Writes an interaction at the end of the cassette, with one `write`; once this returns, a
-    /// killed recorder keeps it (see the module docs on `fsync`).
-    pub fn append(&self, interaction: &Scanned) -> std::io::Result<()> {
+    /// Writes an interaction at the end of the cassette, with one `write` (a large one piece by
+    /// piece, see the module docs); once this returns, a killed recorder keeps it (see the
+    /// module docs on `fsync`).
+    /// `source` generates the text of a large one again (the interaction scanned).
+    pub fn append(&self, interaction: &Scanned, source: &dyn Generate) -> std::io::Result<()> {
         let mut appending = lock(&self.file);
         if appending.closed {
             return Err(std::io::Error::other("cassette closed"));
         }
         let separator: &[u8] = if appending.first { b"\n" } else { b",\n" };
-        write_all_vectored(
-            &mut appending.file,
-            &mut [IoSlice::new(separator), IoSlice::new(interaction.text())],
-        )?;
+        let file = &mut appending.file;
+        match interaction.whole() {
+            Some(text) => {
+                write_all_vectored(file, &mut [IoSlice::new(separator), IoSlice::new(text)])?
+            }
+            None => write_in_pieces(file, separator, interaction, source)?,
+        }
         appending.first = false;
         if let Some(temp) = &appending.pending {
             appending.file.sync_data()?;
@@ -159,6 +171,29 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+/// Writes `separator` and the pieces of `interaction`; on an error, cuts the file back to its
+/// length before (the writes append, so the next one follows what is kept).
+fn write_in_pieces(
+    file: &mut File,
+    separator: &[u8],
+    interaction: &Scanned,
+    source: &dyn Generate,
+) -> std::io::Result<()> {
+    let start = file.metadata()?.len();
+    let written = file
+        .write_all(separator)
+        .and_then(|()| interaction.write_pieces(source, &mut |piece| file.write_all(piece)));
+    match written {
+        Ok(()) => Ok(()),
+        Err(err) => match file.set_len(start) {
+            Ok(()) => Err(err),
+            Err(cut) => Err(std::io::Error::other(format!(
+                "{err}; cutting the cassette back to its last whole interaction failed: {cut}"
+            ))),
+        },
     }
 }
 

@@ -12,13 +12,15 @@
 //! exchange in which the scanner still finds a secret, and a body it cannot read whole (a
 //! content-encoding it cannot undo, a damaged stream: `decode.rs`) unless opaque bodies are
 //! allowed; otherwise it hands the text over as [`Scanned`], the only thing the recorder's
-//! writer takes. Its error names the place and never the secret.
+//! writer takes. Its error names the place and never the secret. A large exchange's text is
+//! scanned in pieces and generated again for writing, never held whole (`streamed.rs`).
 
 mod fields;
 mod named;
 mod readings;
 pub mod rules;
 mod scanner;
+pub mod streamed;
 mod walk;
 
 use std::borrow::Cow;
@@ -35,6 +37,7 @@ use crate::body::Body;
 use crate::cassette::{Headers, Interaction, media_type, parse_query};
 use crate::decode;
 use scanner::{BUILT_IN, Scanner, splice};
+use streamed::{Generate, Passed, Shown};
 use walk::{Part, visit_strings, visit_strings_mut};
 
 /// Headers whose whole value is a credential.
@@ -65,6 +68,8 @@ pub enum RuleError {
     EmptyMatch { pattern: String },
     #[error("--redact-field {pointer:?} is not a JSON pointer: {reason}")]
     BadPointer { pointer: String, reason: String },
+    #[error("TAILTAPE_RECORD_CHUNK={value:?} is not a number of bytes of at least {min}")]
+    BadChunk { value: String, min: usize },
 }
 
 pub struct Redactor {
@@ -77,16 +82,35 @@ pub struct Redactor {
     placeholders: HashMap<String, String>,
     /// Placeholder numbers already used by the cassette being extended.
     offset: usize,
+    /// A text over twice this size is scanned and written in pieces of this size.
+    piece: usize,
 }
 
 /// An interaction's canonical text (as it sits inside `interactions`) that passed the final
-/// scan: what the recorder's writer takes, and the only thing it takes.
+/// scan: what the recorder's writer takes, and the only thing it takes. A small text is held;
+/// of a large one, what each piece was (length and digest), to check it against when it is
+/// generated again for writing.
 #[derive(Debug)]
-pub struct Scanned(Vec<u8>);
+pub struct Scanned(Passed);
 
 impl Scanned {
-    pub fn text(&self) -> &[u8] {
-        &self.0
+    /// The text, when it is held whole.
+    pub fn whole(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Passed::Whole(text) => Some(text),
+            Passed::Pieces(_) => None,
+        }
+    }
+
+    /// Gives `out` the text piece by piece, generated again from `source` (the interaction
+    /// scanned), each checked against the piece the final scan passed: a text that differs
+    /// stops with [`streamed::changed`] before its first piece that differs.
+    pub fn write_pieces(
+        &self,
+        source: &dyn Generate,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.0.write_pieces(source, out)
     }
 }
 
@@ -107,6 +131,7 @@ impl Redactor {
             allow_opaque: false,
             placeholders: HashMap::new(),
             offset: 0,
+            piece: streamed::piece_size()?,
         })
     }
 
@@ -166,14 +191,16 @@ impl Redactor {
     /// scanned once, as the text to be written, instead of string by string and then again.
     pub fn redact_and_check(&mut self, interaction: &mut Interaction) -> Result<Scanned, Leak> {
         self.redact_named(interaction);
-        let mut text = Vec::with_capacity(text_size(interaction));
-        interaction.write_canonical(&mut text);
-        if self.must_walk(interaction) || self.shows_secret(&text) {
-            self.scrub_all(interaction);
-            return self.check(interaction);
+        match self.scan_text(interaction) {
+            Ok(passed) if !self.must_walk(interaction) => {
+                self.check_encoded(interaction)?;
+                Ok(Scanned(passed))
+            }
+            _ => {
+                self.scrub_all(interaction);
+                self.check(interaction)
+            }
         }
-        self.check_encoded(interaction)?;
-        Ok(Scanned(text))
     }
 
     /// Replaces what is secret by its place: authorization values, cookies, secret-named
@@ -302,23 +329,40 @@ impl Redactor {
     /// binary bodies (written as base64) and headers.
     pub fn check(&self, interaction: &Interaction) -> Result<Scanned, Leak> {
         self.check_encoded(interaction)?;
-        let mut text = Vec::with_capacity(text_size(interaction));
-        interaction.write_canonical(&mut text);
-        let shown = !self
-            .scanner
-            .find(&String::from_utf8_lossy(&text))
-            .is_empty();
+        let scanned = self.scan_text(interaction);
+        let shown = scanned.is_err();
         if shown || self.must_walk(interaction) {
             self.check_strings(interaction)?;
         }
-        if shown {
+        match scanned {
+            Ok(passed) => Ok(Scanned(passed)),
             // Found in the text but in no one string: it spans several.
-            return Err(Leak {
+            Err(Shown) => Err(Leak {
                 place: format!("{}", interaction.request),
                 what: "a string shaped like a secret across several strings".into(),
-            });
+            }),
         }
-        Ok(Scanned(text))
+    }
+
+    /// The final scan over a generated text alone (what [`Redactor::check`] runs over an
+    /// interaction's text after its strings): refused when the scanner finds a secret in it,
+    /// whole or in a piece with the end of the text before it.
+    pub fn check_text(&self, text: &dyn Generate) -> Result<Scanned, Leak> {
+        let generate = |out: &mut streamed::FirstPass<'_>| text.generate(out);
+        streamed::first_pass(generate, self.piece, 4096, &|text| self.shows_secret(text))
+            .map(Scanned)
+            .map_err(|Shown| Leak {
+                place: "the text".into(),
+                what: "a string shaped like a secret".into(),
+            })
+    }
+
+    /// Pass 1 of the final scan over `interaction`'s canonical text (`streamed.rs`).
+    fn scan_text(&self, interaction: &Interaction) -> Result<Passed, Shown> {
+        let generate = |out: &mut streamed::FirstPass<'_>| interaction.write_canonical(out);
+        streamed::first_pass(generate, self.piece, text_size(interaction), &|text| {
+            self.shows_secret(text)
+        })
     }
 
     /// Whether the scanner finds a secret in the text to be written.
