@@ -330,3 +330,33 @@ fn a_text_that_changes_between_the_passes_is_never_written() {
         .collect();
     assert_eq!(paths, ["/api/v2/first", "/api/v2/last"]);
 }
+
+#[test]
+fn a_large_exchange_in_pieces_is_pseudonymised_and_checked_whole() {
+    let people: Vec<Value> = (0..200)
+        .map(|i| {
+            json!({
+                "id": format!("n{i:06}CNTRL"),
+                "hostname": format!("workstation-{i}"),
+                "name": format!("workstation-{i}.tail0000.ts.net"),
+                "user": format!("person{i}@acme-corp.io"),
+            })
+        })
+        .collect();
+    let upstream = upstream(json!({ "devices": people }), json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let (path, map) = (dir.path().join("shared.json"), dir.path().join("map.json"));
+    let args = ["--pseudonymise", "--map", map.to_str().unwrap()];
+    let recorder = Recorder::start(&path, &upstream, Some(1000), &args);
+    let reply = recorder.get("/api/v2/tailnet/-/devices");
+    assert!(String::from_utf8_lossy(&reply.body).contains("workstation-7"));
+    let (code, stderr) = recorder.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.len() > 20_000, "{} bytes: in pieces", text.len());
+    for real in ["workstation-", "acme-corp", "person1"] {
+        assert!(!text.contains(real), "the cassette holds {real}");
+    }
+    assert_eq!(cassette::load(&path).unwrap().interactions.len(), 1);
+}

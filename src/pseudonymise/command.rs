@@ -140,7 +140,9 @@ fn check(pseudonymiser: &mut Pseudonymiser, jobs: &[Job]) -> ExitCode {
         let mut placed: Vec<Leftover> = Vec::new();
         for (index, interaction) in job.cassette.interactions.iter().enumerate() {
             let mut text = Vec::new();
-            interaction.write_canonical(&mut text);
+            interaction
+                .write_canonical(&mut text)
+                .expect("writing into memory does not fail");
             for leftover in pseudonymiser.check(&text) {
                 // The method only: the path may hold the very value.
                 let method = &interaction.request.method;

@@ -303,16 +303,29 @@ impl Recorder {
                 format!("{}: {leak}", interaction.request),
             )
         })?;
-        if let Some(leftover) = journal
-            .pseudonyms
-            .as_mut()
-            .and_then(|p| p.check(scanned.text()))
-        {
-            refuse(
-                &mut journal.refused,
-                format!("{}: {leftover}", interaction.request),
-            );
-            return Err(());
+        if let Some(pseudonyms) = journal.pseudonyms.as_mut() {
+            // The check reads the text whole: a large exchange's is generated again for it.
+            let mut pieced = Vec::new();
+            let text = match scanned.whole() {
+                Some(text) => Ok(text),
+                None => scanned
+                    .write_pieces(&*interaction, &mut |piece| {
+                        pieced.extend_from_slice(piece);
+                        Ok(())
+                    })
+                    .map(|()| pieced.as_slice()),
+            };
+            let refusal = match text {
+                Ok(text) => pseudonyms.check(text).map(|leftover| leftover.to_string()),
+                Err(err) => Some(err.to_string()),
+            };
+            if let Some(why) = refusal {
+                refuse(
+                    &mut journal.refused,
+                    format!("{}: {why}", interaction.request),
+                );
+                return Err(());
+            }
         }
         Ok(scanned)
     }
