@@ -160,6 +160,13 @@ impl Planter<'_> {
                 }
                 self.n += 1;
             }
+            // A body read in place is planted in as a tree.
+            Body::Doc(_) => {
+                if let Some(mut value) = body.json().map(std::borrow::Cow::into_owned) {
+                    self.json(&mut value);
+                    *body = Body::Json(value);
+                }
+            }
             Body::Empty => {}
         }
     }
