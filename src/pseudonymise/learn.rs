@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::forms::pseudonym;
 use super::map::{Kind, Map};
-use super::replace::base64_text;
+use super::replace::{base64_text, escaped_runs};
 use super::vocabulary::is_api_word;
 use crate::body::Body;
 use crate::cassette::{Interaction, Recorded, parse_query};
@@ -141,8 +141,16 @@ impl Learner<'_> {
         }
     }
 
-    /// What any string shows: email addresses and MagicDNS names.
+    /// What any string shows, and the decoded reading of its escaped runs.
     fn text(&mut self, text: &str) {
+        self.shown(text);
+        for (_, decoded) in escaped_runs(text) {
+            self.shown(&decoded);
+        }
+    }
+
+    /// What a string shows as written: email addresses and MagicDNS names.
+    fn shown(&mut self, text: &str) {
         let emails: Vec<String> = EMAIL
             .find_iter(text)
             .map(|m| m.as_str().to_string())

@@ -147,12 +147,25 @@ impl Map {
     }
 
     /// Loads `path`, or starts a fresh map when there is no such file (it is written by
-    /// [`Map::save`]).
+    /// [`Map::save`]), as long as its directory exists: a map that could not be saved is
+    /// refused before anything is rewritten.
     pub fn load_or_fresh(path: &Path) -> Result<Map, MapError> {
         let file = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Map::fresh(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                    return Err(MapError::Inconsistent {
+                        file,
+                        message: format!(
+                            "its directory {} does not exist: the map could not be saved",
+                            dir.display()
+                        ),
+                    });
+                }
+                return Map::fresh();
+            }
             Err(error) => return Err(MapError::Io { file, error }),
         };
         let parsed: MapFile = serde_json::from_str(&text).map_err(|e| MapError::Invalid {

