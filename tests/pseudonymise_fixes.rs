@@ -152,3 +152,24 @@ fn a_map_in_a_missing_directory_exits_2_and_leaves_the_cassette_as_it_was() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     assert!(!map.exists());
 }
+
+#[test]
+fn one_device_gets_one_pseudonym_in_every_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "devices.json", &cassette(json!([devices()])));
+    let map = dir.path().join("map.json");
+    let out: Value = serde_json::from_str(&pseudonymise(&file, &map)).unwrap();
+    let device = &out["interactions"][0]["response"]["json"]["devices"][0];
+    let hostname = device["hostname"].as_str().unwrap();
+    let label = device["name"].as_str().unwrap().split('.').next().unwrap();
+    assert!(hostname.starts_with("host-"), "{device}");
+    assert_eq!(hostname.to_lowercase(), label.to_lowercase(), "{device}");
+    let map: Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    let hosts = map["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "host")
+        .count();
+    assert_eq!(hosts, 1, "{map}");
+}

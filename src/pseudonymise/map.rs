@@ -118,6 +118,11 @@ pub struct Map {
     entries: BTreeMap<String, Entry>,
     /// Every pseudonym given, for collisions.
     taken: HashSet<String>,
+    /// Every pseudonym and real value, lower-cased: a new pseudonym differs from all of them
+    /// in any case.
+    folded_taken: HashSet<String>,
+    /// A case-insensitive value, lower-cased → its key in `entries`.
+    folded: HashMap<String, String>,
     /// How many entries each kind has: the `N` of the next `host-N`.
     counts: HashMap<Kind, usize>,
     /// Whether entries were added since the map was loaded or saved.
@@ -140,6 +145,8 @@ impl Map {
             key,
             entries: BTreeMap::new(),
             taken: HashSet::new(),
+            folded_taken: HashSet::new(),
+            folded: HashMap::new(),
             counts: HashMap::new(),
             changed: false,
             cursors: HashMap::new(),
@@ -201,8 +208,7 @@ impl Map {
                     entry.pseudonym
                 )));
             }
-            *map.counts.entry(entry.kind).or_default() += 1;
-            map.entries.insert(entry.real.clone(), entry);
+            map.add(entry);
         }
         Ok(map)
     }
@@ -228,8 +234,13 @@ impl Map {
         &self.key
     }
 
+    /// The entry of `real`, or of the case-insensitive value it spells in another case
+    /// (`Alices-MacBook-Pro` and `alices-macbook-pro` are one device).
     pub fn get(&self, real: &str) -> Option<&Entry> {
-        self.entries.get(real)
+        self.entries.get(real).or_else(|| {
+            let key = self.folded.get(&real.to_ascii_lowercase())?;
+            self.entries.get(key)
+        })
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -254,9 +265,9 @@ impl Map {
     }
 
     /// Whether `candidate` may be given as a new pseudonym: no other value has it, and it is
-    /// not itself a real value of the map.
+    /// not itself a real value of the map, in any case.
     pub fn is_free(&self, candidate: &str) -> bool {
-        !self.taken.contains(candidate) && !self.entries.contains_key(candidate)
+        !self.folded_taken.contains(&candidate.to_ascii_lowercase())
     }
 
     pub fn cursor(&self, pool: &'static str) -> usize {
@@ -272,16 +283,27 @@ impl Map {
     pub fn insert(&mut self, kind: Kind, real: &str, pseudonym: String) {
         debug_assert!(!self.taken.contains(&pseudonym));
         self.taken.insert(pseudonym.clone());
-        *self.counts.entry(kind).or_default() += 1;
-        self.entries.insert(
-            real.to_string(),
-            Entry {
-                kind,
-                real: real.to_string(),
-                pseudonym,
-            },
-        );
+        self.add(Entry {
+            kind,
+            real: real.to_string(),
+            pseudonym,
+        });
         self.changed = true;
+    }
+
+    /// Files an entry whose pseudonym is in `taken` already.
+    fn add(&mut self, entry: Entry) {
+        *self.counts.entry(entry.kind).or_default() += 1;
+        let real = entry.real.to_ascii_lowercase();
+        self.folded_taken
+            .insert(entry.pseudonym.to_ascii_lowercase());
+        self.folded_taken.insert(real.clone());
+        if entry.kind.case_insensitive() {
+            self.folded
+                .entry(real)
+                .or_insert_with(|| entry.real.clone());
+        }
+        self.entries.insert(entry.real.clone(), entry);
     }
 }
 
@@ -351,5 +373,15 @@ mod tests {
         assert_eq!(loaded.get("pangolin").unwrap().pseudonym, "host-1");
         assert!(!loaded.is_free("host-1") && !loaded.is_free("pangolin"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_name_in_another_case_is_the_same_value() {
+        let mut map = Map::fresh().unwrap();
+        map.insert(Kind::Host, "Alices-MacBook-Pro", "host-1".into());
+        map.insert(Kind::Id, "nAbc1CNTRL", "nXyz2CNTRL".into());
+        assert_eq!(map.get("alices-macbook-pro").unwrap().pseudonym, "host-1");
+        assert!(map.get("nabc1cntrl").is_none(), "ids keep their case");
+        assert!(!map.is_free("Host-1") && !map.is_free("ALICES-MACBOOK-PRO"));
     }
 }
