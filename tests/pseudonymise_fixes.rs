@@ -228,3 +228,45 @@ fn record_pseudonymise_redacts_before_it_pseudonymises() {
     );
     assert!(text.contains("<redacted"), "{text}");
 }
+
+#[test]
+fn a_map_entry_of_the_wrong_form_exits_2_naming_the_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = cassette(json!([devices()]));
+    let file = write(dir.path(), "devices.json", &text);
+    let entries = [
+        (
+            json!({"kind": "address", "real": "100.101.102.103", "pseudonym": "host-9"}),
+            "address",
+        ),
+        (
+            json!({"kind": "email", "real": "bob@northwind.io", "pseudonym": "user-2"}),
+            "email",
+        ),
+        (
+            json!({"kind": "host", "real": "", "pseudonym": "host-3"}),
+            "empty",
+        ),
+        (
+            json!({"kind": "host", "real": "pangolin", "pseudonym": ""}),
+            "empty",
+        ),
+    ];
+    for (entry, says) in entries {
+        let map = json!({
+            "tailtape-pseudonymise-map": 1,
+            "key": "00112233445566778899aabbccddeeff",
+            "entries": [{"kind": "domain", "real": "northwind.io", "pseudonym": "domain-1.example"}, entry],
+        });
+        let map = write(dir.path(), "map.json", &map.to_string());
+        let run = tailtape(&["pseudonymise", path_str(&file), "--map", path_str(&map)]);
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("map.json") && run.stderr.contains("entry 2"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    }
+}

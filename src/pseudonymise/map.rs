@@ -195,7 +195,14 @@ impl Map {
             .filter(|key| key.len() >= 16)
             .ok_or_else(|| inconsistent("`key` is not 32 or more hex digits".into()))?;
         let mut map = Map::with_key(key);
-        for entry in parsed.entries {
+        for (index, entry) in parsed.entries.into_iter().enumerate() {
+            if let Some(wrong) = malformed(&entry) {
+                return Err(inconsistent(format!(
+                    "entry {} ({}): {wrong}",
+                    index + 1,
+                    entry.kind.describe()
+                )));
+            }
             if map.entries.contains_key(&entry.real) {
                 return Err(inconsistent(format!(
                     "a {} is listed twice",
@@ -307,6 +314,32 @@ impl Map {
     }
 }
 
+/// What is wrong with an entry of a map file: an empty value, or a pseudonym not of its kind's
+/// form. The real value is never named.
+fn malformed(entry: &Entry) -> Option<String> {
+    let pseudonym = &entry.pseudonym;
+    if entry.real.trim().is_empty() {
+        return Some("its real value is empty".into());
+    }
+    if pseudonym.trim().is_empty() {
+        return Some("its pseudonym is empty".into());
+    }
+    let fits = match entry.kind {
+        Kind::Address => {
+            let (ip, len) = pseudonym.split_once('/').unwrap_or((pseudonym, "0"));
+            ip.parse::<std::net::IpAddr>().is_ok() && len.parse::<u8>().is_ok()
+        }
+        Kind::Email => pseudonym.matches('@').count() == 1,
+        _ => true,
+    };
+    (!fits).then(|| {
+        format!(
+            "the pseudonym {pseudonym:?} is not of the form of its kind ({})",
+            entry.kind.describe()
+        )
+    })
+}
+
 /// Writes `bytes` to `path` through a temporary file beside it, synced, then renamed over it.
 pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     use std::io::Write;
@@ -373,6 +406,36 @@ mod tests {
         assert_eq!(loaded.get("pangolin").unwrap().pseudonym, "host-1");
         assert!(!loaded.is_free("host-1") && !loaded.is_free("pangolin"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entries_of_the_wrong_form_are_refused() {
+        let entry = |kind, real: &str, pseudonym: &str| Entry {
+            kind,
+            real: real.into(),
+            pseudonym: pseudonym.into(),
+        };
+        assert_eq!(
+            malformed(&entry(Kind::Address, "100.64.1.2", "100.70.3.4")),
+            None
+        );
+        assert_eq!(
+            malformed(&entry(Kind::Address, "52.1.0.0/16", "203.0.113.0/28")),
+            None
+        );
+        assert_eq!(
+            malformed(&entry(Kind::Email, "a@b.io", "user-1@domain-1.example")),
+            None
+        );
+        for wrong in [
+            entry(Kind::Address, "100.64.1.2", "host-1"),
+            entry(Kind::Email, "a@b.io", "user-1"),
+            entry(Kind::Email, "a@b.io", "a@b@c"),
+            entry(Kind::Host, "", "host-1"),
+            entry(Kind::Host, "pangolin", " "),
+        ] {
+            assert!(malformed(&wrong).is_some(), "{wrong:?}");
+        }
     }
 
     #[test]
