@@ -270,3 +270,58 @@ fn a_map_entry_of_the_wrong_form_exits_2_naming_the_file_and_the_entry() {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     }
 }
+
+#[test]
+fn search_paths_and_split_dns_domains_are_replaced_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let tailnet = "/api/v2/tailnet/northwind.io";
+    let exchanges = json!([
+        get(
+            &format!("{tailnet}/dns/searchpaths"),
+            json!({"searchPaths": ["corp.northwind.internal", "tail3b1d9.ts.net", "ts.net"]}),
+        ),
+        get(
+            &format!("{tailnet}/dns/split-dns"),
+            json!({"lab.acme-internal.net": ["10.0.0.53"], "dns.google": ["8.8.8.8"]}),
+        ),
+        get(
+            &format!("{tailnet}/dns/configuration"),
+            json!({"splitDNS": {"vault.hq.internal": {"nameservers": [{"address": "10.0.0.54"}]}}}),
+        ),
+        get(
+            &format!("{tailnet}/settings"),
+            json!({"note": "db.lab.acme-internal.net, git.corp.northwind.internal, vault.hq.internal"}),
+        ),
+    ]);
+    let file = write(dir.path(), "dns.json", &cassette(exchanges));
+    let map = dir.path().join("map.json");
+    let out = pseudonymise(&file, &map);
+    for real in [
+        "northwind.internal",
+        "acme-internal",
+        "hq.internal",
+        "tail3b1d9",
+    ] {
+        assert!(!out.contains(real), "{real} is still in {out}");
+    }
+    let out: Value = serde_json::from_str(&out).unwrap();
+    let answer = |i: usize| out["interactions"][i]["response"]["json"].clone();
+    let paths = answer(0)["searchPaths"].clone();
+    assert_eq!(paths[2], "ts.net", "a public suffix stays: {paths}");
+    assert!(paths[1].as_str().unwrap().ends_with(".ts.net"), "{paths}");
+    let corp = pseudonym_of(&map, "corp.northwind.internal");
+    let lab = pseudonym_of(&map, "lab.acme-internal.net");
+    let vault = pseudonym_of(&map, "vault.hq.internal");
+    assert_eq!(paths[0], corp.as_str());
+    let split = answer(1);
+    assert!(
+        split.get(&lab).is_some() && split.get("dns.google").is_some(),
+        "{split}"
+    );
+    assert!(answer(2)["splitDNS"].get(&vault).is_some(), "{}", answer(2));
+    assert_eq!(
+        answer(3)["note"],
+        format!("db.{lab}, git.{corp}, {vault}"),
+        "subdomains follow their domain"
+    );
+}
