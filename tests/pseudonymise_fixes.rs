@@ -325,3 +325,23 @@ fn search_paths_and_split_dns_domains_are_replaced_everywhere() {
         "subdomains follow their domain"
     );
 }
+
+#[test]
+fn check_with_a_map_that_does_not_exist_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "devices.json", &cassette(json!([devices()])));
+    let map = dir.path().join("typo.json");
+    let run = tailtape(&[
+        "pseudonymise",
+        "--check",
+        path_str(&file),
+        "--map",
+        path_str(&map),
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("typo.json: no such map"),
+        "{}",
+        run.stderr
+    );
+}

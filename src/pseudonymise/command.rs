@@ -31,6 +31,13 @@ struct Job {
 
 pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     let map = match &args.map {
+        // A fresh map knows no real value: the check would pass whatever the files hold.
+        Some(path) if args.check && !path.exists() => {
+            bail!(
+                "{}: no such map: --check needs the map the files were made with",
+                path.display()
+            )
+        }
         Some(path) => {
             warn_if_in_work_tree(path);
             Map::load_or_fresh(path)?
