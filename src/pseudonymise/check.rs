@@ -1,6 +1,6 @@
 //! `--check`: does any real value of the map still appear in a text? The same whole-word
-//! search as the replacement, addresses included, over the bytes as they are on disk and the
-//! text of every base64 run in them; an
+//! search as the replacement, addresses included, over the bytes as they are on disk, the
+//! text of every base64 run in them and the decoded reading of every `%XX`-escaped run; an
 //! occurrence that is part of a pseudonym (a real hostname `example` inside `domain-1.example`,
 //! a tailnet address that is another one's pseudonym) is not one.
 
@@ -10,7 +10,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
 use super::map::{Kind, Map};
-use super::replace::{Finder, base64_text};
+use super::replace::{Finder, base64_text, escaped_runs};
 
 /// Where base64 of text may sit in a file.
 static BASE64_RUN: LazyLock<Regex> =
@@ -59,12 +59,17 @@ impl Checker {
     pub fn check(&self, map: &Map, text: &[u8]) -> Vec<Leftover> {
         let text = String::from_utf8_lossy(text);
         let mut out = self.check_text(map, &text);
-        for run in BASE64_RUN.find_iter(&text) {
-            if let Some(decoded) = base64_text(run.as_str()) {
-                for leftover in self.check_text(map, &decoded) {
-                    if !out.contains(&leftover) {
-                        out.push(leftover);
-                    }
+        let base64 = BASE64_RUN
+            .find_iter(&text)
+            .filter_map(|run| base64_text(run.as_str()));
+        // An escaped run is read decoded, and again with `+` as a space (a form's value).
+        let escaped = escaped_runs(&text)
+            .into_iter()
+            .flat_map(|(_, decoded)| [decoded.replace('+', " "), decoded]);
+        for view in base64.chain(escaped) {
+            for leftover in self.check_text(map, &view) {
+                if !out.contains(&leftover) {
+                    out.push(leftover);
                 }
             }
         }

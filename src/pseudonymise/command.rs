@@ -1,8 +1,9 @@
 //! `tailtape pseudonymise` on the command line: load every cassette (any that cannot be read
 //! stops the run before anything is written, exit 2), learn from all of them, replace in each,
-//! check each result, then write them (in place under the cassette's claim, or under `--out`),
-//! atomically, and save the map. `--check` only searches the files for the map's real values
-//! (exit 1 naming file and interaction when one is found).
+//! check each result, save the map, then write them (in place under the cassette's claim, or
+//! under `--out`), atomically: a map that cannot be saved leaves every cassette as it was.
+//! `--check` only searches the files for the map's real values (exit 1 naming file and
+//! interaction when one is found).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +31,13 @@ struct Job {
 
 pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
     let map = match &args.map {
+        // A fresh map knows no real value: the check would pass whatever the files hold.
+        Some(path) if args.check && !path.exists() => {
+            bail!(
+                "{}: no such map: --check needs the map the files were made with",
+                path.display()
+            )
+        }
         Some(path) => {
             warn_if_in_work_tree(path);
             Map::load_or_fresh(path)?
@@ -69,6 +77,12 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
         }
         written.push((job, text));
     }
+    // The map first: cassettes rewritten without the map that made them could not be
+    // continued with the same pseudonyms.
+    let map = pseudonymiser.map_mut();
+    if let Some(path) = &args.map {
+        map.save(path)?;
+    }
     for (job, text) in &written {
         write(&job.from, &job.to, text.as_bytes())?;
         say!(
@@ -78,16 +92,13 @@ pub fn command(args: &PseudonymiseArgs) -> anyhow::Result<ExitCode> {
             crate::log::count(job.cassette.interactions.len(), "interaction")
         );
     }
-    let map = pseudonymiser.map_mut();
+    let map = pseudonymiser.map();
     say!(
         "{} written; the map has {} ({} new)",
         crate::log::count(written.len(), "cassette"),
         crate::log::count(map.len(), "pair"),
         map.len() - known
     );
-    if let Some(path) = &args.map {
-        map.save(path)?;
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,8 +6,9 @@
 //! email address in any string; display names; hostnames and device names, and the machine and
 //! tailnet labels of MagicDNS names (`*.ts.net` in any string); ids (path parameters such as
 //! `{deviceId}`, and `id`, `nodeId`, `userId`, ... fields); node, machine, disco and tailnet
-//! lock keys; posture serial numbers; the hosts of endpoint URLs; profile picture URLs.
-//! Addresses are not learned here: `addresses.rs` maps them wherever they are found.
+//! lock keys; posture serial numbers; the hosts of endpoint URLs; profile picture URLs; DNS
+//! search paths and split DNS domains (not public resolvers or public suffixes such as
+//! `ts.net`). Addresses are not learned here: `addresses.rs` maps them wherever they are found.
 
 use std::sync::LazyLock;
 
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 use super::forms::pseudonym;
 use super::map::{Kind, Map};
-use super::replace::base64_text;
+use super::replace::{base64_text, escaped_runs};
 use super::vocabulary::is_api_word;
 use crate::body::Body;
 use crate::cassette::{Interaction, Recorded, parse_query};
@@ -48,6 +49,25 @@ const ID_PARAMS: &[&str] = &[
 const KEY_FIELDS: &[&str] = &["nodeKey", "machineKey", "discoKey", "tailnetLockKey"];
 const URL_FIELDS: &[&str] = &["endpointUrl", "url"];
 const PICTURE_FIELDS: &[&str] = &["profilePicURL", "profilePicUrl"];
+/// Names a search path or split DNS domain may be that name no tailnet: public resolvers and
+/// public suffixes of two labels (one label is never learned).
+const PUBLIC_NAMES: &[&str] = &[
+    "ts.net",
+    "dns.google",
+    "one.one.one.one",
+    "cloudflare-dns.com",
+    "dns.quad9.net",
+    "dns.nextdns.io",
+    "dns.adguard.com",
+    "doh.opendns.com",
+    "co.uk",
+    "org.uk",
+    "com.au",
+    "co.jp",
+    "co.nz",
+    "com.br",
+    "co.in",
+];
 /// Shorter values are not learned: they would be found inside too many unrelated words.
 const MIN_LEN: usize = 3;
 
@@ -127,9 +147,10 @@ impl Learner<'_> {
             for value in headers.values() {
                 self.text(value);
             }
+            let split_dns = request.path.ends_with("/dns/split-dns");
             match body {
-                Body::Json(value) => self.json(value, None, None),
-                Body::Doc(doc) => self.json(&doc.root().to_value(), None, None),
+                Body::Json(value) => self.body(value, split_dns),
+                Body::Doc(doc) => self.body(&doc.root().to_value(), split_dns),
                 Body::Text(text) => {
                     self.text(text);
                     for (_, value) in parse_query(text) {
@@ -141,8 +162,53 @@ impl Learner<'_> {
         }
     }
 
-    /// What any string shows: email addresses and MagicDNS names.
+    /// A JSON body; `split_dns` when its keys are split DNS domains.
+    fn body(&mut self, value: &Value, split_dns: bool) {
+        if split_dns {
+            self.domains_keyed(value);
+        }
+        self.json(value, None, None);
+    }
+
+    /// The keys of a split DNS object, as domains.
+    fn domains_keyed(&mut self, value: &Value) {
+        if let Value::Object(members) = value {
+            for key in members.keys() {
+                self.domain(key);
+            }
+        }
+    }
+
+    /// A DNS search path or split DNS domain, unless it names no tailnet (a public resolver or
+    /// suffix, a reverse zone, a single label, `*.ts.net` whose labels are learned as MagicDNS
+    /// names) or is a subdomain of a domain already known (replaced with it).
+    fn domain(&mut self, name: &str) {
+        let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+        let public = !name.contains('.')
+            || PUBLIC_NAMES.contains(&name.as_str())
+            || name.ends_with(".ts.net")
+            || name.ends_with(".arpa")
+            || name.parse::<std::net::IpAddr>().is_ok();
+        let known = name.match_indices('.').any(|(i, _)| {
+            self.map
+                .get(&name[i + 1..])
+                .is_some_and(|e| e.kind == Kind::Domain)
+        });
+        if !public && !known {
+            self.add(Kind::Domain, &name);
+        }
+    }
+
+    /// What any string shows, and the decoded reading of its escaped runs.
     fn text(&mut self, text: &str) {
+        self.shown(text);
+        for (_, decoded) in escaped_runs(text) {
+            self.shown(&decoded);
+        }
+    }
+
+    /// What a string shows as written: email addresses and MagicDNS names.
+    fn shown(&mut self, text: &str) {
         let emails: Vec<String> = EMAIL
             .find_iter(text)
             .map(|m| m.as_str().to_string())
@@ -176,6 +242,9 @@ impl Learner<'_> {
     ) {
         match value {
             Value::Object(members) => {
+                if field == Some("splitDNS") {
+                    self.domains_keyed(value);
+                }
                 for (name, member) in members {
                     if name.contains('@') || name.contains(".ts.net") {
                         self.text(name);
@@ -209,6 +278,7 @@ impl Learner<'_> {
             "hostname" => self.add(Kind::Host, text),
             "name" if is_device && !text.contains('.') => self.add(Kind::Host, text),
             "serialNumber" | "serialNumbers" => self.add(Kind::Serial, text),
+            "searchPaths" => self.domain(text),
             _ if is_id_field(field) && looks_like_id(text) => self.add(Kind::Id, text),
             _ if KEY_FIELDS.contains(&field) => self.add(Kind::Key, text),
             _ if PICTURE_FIELDS.contains(&field) => self.add(Kind::Url, text),

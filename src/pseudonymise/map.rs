@@ -118,6 +118,11 @@ pub struct Map {
     entries: BTreeMap<String, Entry>,
     /// Every pseudonym given, for collisions.
     taken: HashSet<String>,
+    /// Every pseudonym and real value, lower-cased: a new pseudonym differs from all of them
+    /// in any case.
+    folded_taken: HashSet<String>,
+    /// A case-insensitive value, lower-cased → its key in `entries`.
+    folded: HashMap<String, String>,
     /// How many entries each kind has: the `N` of the next `host-N`.
     counts: HashMap<Kind, usize>,
     /// Whether entries were added since the map was loaded or saved.
@@ -140,6 +145,8 @@ impl Map {
             key,
             entries: BTreeMap::new(),
             taken: HashSet::new(),
+            folded_taken: HashSet::new(),
+            folded: HashMap::new(),
             counts: HashMap::new(),
             changed: false,
             cursors: HashMap::new(),
@@ -147,12 +154,25 @@ impl Map {
     }
 
     /// Loads `path`, or starts a fresh map when there is no such file (it is written by
-    /// [`Map::save`]).
+    /// [`Map::save`]), as long as its directory exists: a map that could not be saved is
+    /// refused before anything is rewritten.
     pub fn load_or_fresh(path: &Path) -> Result<Map, MapError> {
         let file = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Map::fresh(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                    return Err(MapError::Inconsistent {
+                        file,
+                        message: format!(
+                            "its directory {} does not exist: the map could not be saved",
+                            dir.display()
+                        ),
+                    });
+                }
+                return Map::fresh();
+            }
             Err(error) => return Err(MapError::Io { file, error }),
         };
         let parsed: MapFile = serde_json::from_str(&text).map_err(|e| MapError::Invalid {
@@ -175,7 +195,14 @@ impl Map {
             .filter(|key| key.len() >= 16)
             .ok_or_else(|| inconsistent("`key` is not 32 or more hex digits".into()))?;
         let mut map = Map::with_key(key);
-        for entry in parsed.entries {
+        for (index, entry) in parsed.entries.into_iter().enumerate() {
+            if let Some(wrong) = malformed(&entry) {
+                return Err(inconsistent(format!(
+                    "entry {} ({}): {wrong}",
+                    index + 1,
+                    entry.kind.describe()
+                )));
+            }
             if map.entries.contains_key(&entry.real) {
                 return Err(inconsistent(format!(
                     "a {} is listed twice",
@@ -188,8 +215,7 @@ impl Map {
                     entry.pseudonym
                 )));
             }
-            *map.counts.entry(entry.kind).or_default() += 1;
-            map.entries.insert(entry.real.clone(), entry);
+            map.add(entry);
         }
         Ok(map)
     }
@@ -215,8 +241,13 @@ impl Map {
         &self.key
     }
 
+    /// The entry of `real`, or of the case-insensitive value it spells in another case
+    /// (`Alices-MacBook-Pro` and `alices-macbook-pro` are one device).
     pub fn get(&self, real: &str) -> Option<&Entry> {
-        self.entries.get(real)
+        self.entries.get(real).or_else(|| {
+            let key = self.folded.get(&real.to_ascii_lowercase())?;
+            self.entries.get(key)
+        })
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -241,9 +272,9 @@ impl Map {
     }
 
     /// Whether `candidate` may be given as a new pseudonym: no other value has it, and it is
-    /// not itself a real value of the map.
+    /// not itself a real value of the map, in any case.
     pub fn is_free(&self, candidate: &str) -> bool {
-        !self.taken.contains(candidate) && !self.entries.contains_key(candidate)
+        !self.folded_taken.contains(&candidate.to_ascii_lowercase())
     }
 
     pub fn cursor(&self, pool: &'static str) -> usize {
@@ -259,17 +290,54 @@ impl Map {
     pub fn insert(&mut self, kind: Kind, real: &str, pseudonym: String) {
         debug_assert!(!self.taken.contains(&pseudonym));
         self.taken.insert(pseudonym.clone());
-        *self.counts.entry(kind).or_default() += 1;
-        self.entries.insert(
-            real.to_string(),
-            Entry {
-                kind,
-                real: real.to_string(),
-                pseudonym,
-            },
-        );
+        self.add(Entry {
+            kind,
+            real: real.to_string(),
+            pseudonym,
+        });
         self.changed = true;
     }
+
+    /// Files an entry whose pseudonym is in `taken` already.
+    fn add(&mut self, entry: Entry) {
+        *self.counts.entry(entry.kind).or_default() += 1;
+        let real = entry.real.to_ascii_lowercase();
+        self.folded_taken
+            .insert(entry.pseudonym.to_ascii_lowercase());
+        self.folded_taken.insert(real.clone());
+        if entry.kind.case_insensitive() {
+            self.folded
+                .entry(real)
+                .or_insert_with(|| entry.real.clone());
+        }
+        self.entries.insert(entry.real.clone(), entry);
+    }
+}
+
+/// What is wrong with an entry of a map file: an empty value, or a pseudonym not of its kind's
+/// form. The real value is never named.
+fn malformed(entry: &Entry) -> Option<String> {
+    let pseudonym = &entry.pseudonym;
+    if entry.real.trim().is_empty() {
+        return Some("its real value is empty".into());
+    }
+    if pseudonym.trim().is_empty() {
+        return Some("its pseudonym is empty".into());
+    }
+    let fits = match entry.kind {
+        Kind::Address => {
+            let (ip, len) = pseudonym.split_once('/').unwrap_or((pseudonym, "0"));
+            ip.parse::<std::net::IpAddr>().is_ok() && len.parse::<u8>().is_ok()
+        }
+        Kind::Email => pseudonym.matches('@').count() == 1,
+        _ => true,
+    };
+    (!fits).then(|| {
+        format!(
+            "the pseudonym {pseudonym:?} is not of the form of its kind ({})",
+            entry.kind.describe()
+        )
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, synced, then renamed over it.
@@ -338,5 +406,45 @@ mod tests {
         assert_eq!(loaded.get("pangolin").unwrap().pseudonym, "host-1");
         assert!(!loaded.is_free("host-1") && !loaded.is_free("pangolin"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entries_of_the_wrong_form_are_refused() {
+        let entry = |kind, real: &str, pseudonym: &str| Entry {
+            kind,
+            real: real.into(),
+            pseudonym: pseudonym.into(),
+        };
+        assert_eq!(
+            malformed(&entry(Kind::Address, "100.64.1.2", "100.70.3.4")),
+            None
+        );
+        assert_eq!(
+            malformed(&entry(Kind::Address, "52.1.0.0/16", "203.0.113.0/28")),
+            None
+        );
+        assert_eq!(
+            malformed(&entry(Kind::Email, "a@b.io", "user-1@domain-1.example")),
+            None
+        );
+        for wrong in [
+            entry(Kind::Address, "100.64.1.2", "host-1"),
+            entry(Kind::Email, "a@b.io", "user-1"),
+            entry(Kind::Email, "a@b.io", "a@b@c"),
+            entry(Kind::Host, "", "host-1"),
+            entry(Kind::Host, "pangolin", " "),
+        ] {
+            assert!(malformed(&wrong).is_some(), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_in_another_case_is_the_same_value() {
+        let mut map = Map::fresh().unwrap();
+        map.insert(Kind::Host, "Alices-MacBook-Pro", "host-1".into());
+        map.insert(Kind::Id, "nAbc1CNTRL", "nXyz2CNTRL".into());
+        assert_eq!(map.get("alices-macbook-pro").unwrap().pseudonym, "host-1");
+        assert!(map.get("nabc1cntrl").is_none(), "ids keep their case");
+        assert!(!map.is_free("Host-1") && !map.is_free("ALICES-MACBOOK-PRO"));
     }
 }

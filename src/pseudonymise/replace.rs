@@ -1,7 +1,9 @@
 //! Replaces every real value of the map wherever it appears: the path (each segment
-//! percent-decoded), the query (each value decoded), every header but `etag`, JSON strings and
-//! the object keys that hold names (`corp.example.com` in split DNS), text bodies (the HuJSON
-//! policy file, forms), and the cassette's `recorded` notes.
+//! percent-decoded), the query and form bodies (each value decoded), every header but `etag`,
+//! JSON strings and the object keys that hold names (`corp.example.com` in split DNS), text
+//! bodies (the HuJSON policy file), and the cassette's `recorded` notes. In any text, a run
+//! holding `%XX` escapes (`bob%40example.com` in a `link` header) is also read decoded,
+//! replaced and encoded again.
 //!
 //! One pass over each string finds every real value (Aho-Corasick), keeps the longest at each
 //! place (an email before its domain, `pangolin-gw` before `pangolin`) and only whole words (the
@@ -10,6 +12,8 @@
 //! string that is base64 of text is replaced inside, and encoded again.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use base64::Engine;
@@ -17,6 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{
     AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode,
 };
+use regex::Regex;
 use serde_json::Value;
 
 use super::addresses::{self, Full};
@@ -50,6 +55,35 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~')
     .remove(b':');
+
+/// Bytes a run read decoded is encoded with again.
+const RUN: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'+')
+    .remove(b':');
+
+/// A run of URL characters holding at least one `%XX` escape.
+static ESCAPED_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._~+:@%-]*%[0-9A-Fa-f]{2}[A-Za-z0-9._~+:@%-]*").expect("valid")
+});
+
+/// The runs of `text` that hold `%XX` escapes, each with where it is and its percent-decoded
+/// reading (`+` left as it is).
+pub fn escaped_runs(text: &str) -> Vec<(Range<usize>, String)> {
+    if !text.contains('%') {
+        return Vec::new();
+    }
+    ESCAPED_RUN
+        .find_iter(text)
+        .map(|m| {
+            let decoded = percent_decode_str(m.as_str()).decode_utf8_lossy();
+            (m.range(), decoded.into_owned())
+        })
+        .collect()
+}
 
 /// A whole string that is base64 (standard alphabet, padded) of UTF-8 text: that text. Runs of
 /// hex digits only (the API's keys and ids) are not read so.
@@ -158,8 +192,30 @@ pub struct Replacer<'a> {
 }
 
 impl Replacer<'_> {
-    /// `text` with its real values and addresses replaced.
+    /// `text` with its real values and addresses replaced, its escaped runs read decoded.
     pub fn text(&mut self, text: &str) -> Result<String, Full> {
+        let runs = escaped_runs(text);
+        if runs.is_empty() {
+            return self.plain(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (range, decoded) in runs {
+            out.push_str(&self.plain(&text[last..range.start])?);
+            let replaced = self.plain(&decoded)?;
+            if replaced == decoded {
+                out.push_str(&text[range.clone()]);
+            } else {
+                out.extend(utf8_percent_encode(&replaced, RUN));
+            }
+            last = range.end;
+        }
+        out.push_str(&self.plain(&text[last..])?);
+        Ok(out)
+    }
+
+    /// `text`, as written, with its real values and addresses replaced.
+    fn plain(&mut self, text: &str) -> Result<String, Full> {
         let found = self.finder.find(self.map, text);
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
@@ -217,7 +273,23 @@ impl Replacer<'_> {
         if replaced == decoded {
             return Ok(raw.to_string());
         }
-        Ok(utf8_percent_encode(&replaced, set).to_string())
+        let encoded = utf8_percent_encode(&replaced, set).to_string();
+        Ok(match plus_is_space {
+            true => encoded.replace("%20", "+"),
+            false => encoded,
+        })
+    }
+
+    /// A query or a form body: each value decoded, replaced and encoded again.
+    fn query(&mut self, query: &str) -> Result<String, Full> {
+        let pairs: Result<Vec<String>, Full> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) => Ok(format!("{k}={}", self.encoded(v, QUERY, true)?)),
+                None => Ok(pair.to_string()),
+            })
+            .collect();
+        Ok(pairs?.join("&"))
     }
 
     pub fn interaction(&mut self, interaction: &mut Interaction) -> Result<(), Full> {
@@ -229,19 +301,15 @@ impl Replacer<'_> {
             .collect();
         request.path = segments?.join("/");
         if let Some(query) = &request.query {
-            let pairs: Result<Vec<String>, Full> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((k, v)) => Ok(format!("{k}={}", self.encoded(v, QUERY, true)?)),
-                    None => Ok(pair.to_string()),
-                })
-                .collect();
-            request.query = Some(pairs?.join("&"));
+            request.query = Some(self.query(query)?);
         }
+        let form = is_form(&request.headers);
         self.headers(&mut request.headers)?;
-        self.body(&mut request.body)?;
-        self.headers(&mut interaction.response.headers)?;
-        self.body(&mut interaction.response.body)
+        self.body(&mut request.body, form)?;
+        let response = &mut interaction.response;
+        let form = is_form(&response.headers);
+        self.headers(&mut response.headers)?;
+        self.body(&mut response.body, form)
     }
 
     pub fn recorded(&mut self, recorded: &mut Recorded) -> Result<(), Full> {
@@ -271,12 +339,17 @@ impl Replacer<'_> {
         Ok(())
     }
 
-    fn body(&mut self, body: &mut Body) -> Result<(), Full> {
+    /// A body; `form` when its headers say it is `application/x-www-form-urlencoded`.
+    fn body(&mut self, body: &mut Body, form: bool) -> Result<(), Full> {
         if matches!(body, Body::Doc(_)) {
             *body = std::mem::replace(body, Body::Empty).into_value();
         }
         match body {
             Body::Json(value) => self.json(value, None),
+            Body::Text(text) if form => {
+                *text = self.query(text)?;
+                Ok(())
+            }
             Body::Text(text) => self.in_place(text),
             Body::Doc(_) | Body::Binary(_) | Body::Empty => Ok(()),
         }
@@ -321,6 +394,14 @@ impl Replacer<'_> {
     fn names_something(&self, key: &str) -> bool {
         key.contains(['.', '@', ':']) || self.map.get(key).is_some()
     }
+}
+
+/// Whether the headers say the body is a form.
+fn is_form(headers: &Headers) -> bool {
+    headers.get("content-type").is_some_and(|t| {
+        t.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    })
 }
 
 #[cfg(test)]

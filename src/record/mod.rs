@@ -276,8 +276,9 @@ impl Recorder {
         }
     }
 
-    /// Pseudonymises (with `--pseudonymise`), redacts and scans, then checks that no real value
-    /// is left; a refusal is journaled and logged with its place, never the secret.
+    /// Redacts, pseudonymises (with `--pseudonymise`: secrets never reach the pseudonymiser),
+    /// scans, then checks that no real value is left; a refusal is journaled and logged with
+    /// its place, never the secret.
     fn redact(&self, interaction: &mut Interaction) -> Result<Scanned, ()> {
         let mut guard = self.lock();
         let journal = &mut *guard;
@@ -285,19 +286,24 @@ impl Recorder {
             crate::log::error(format!("refused to write {place}"));
             refused.push(place);
         };
-        if let Some(pseudonyms) = journal.pseudonyms.as_mut()
-            && let Err(err) = pseudonyms.exchange(interaction)
-        {
-            refuse(
-                &mut journal.refused,
-                format!("{}: {err}", interaction.request),
-            );
-            return Err(());
-        }
         let Some(redactor) = journal.redactor.as_mut() else {
             return Err(());
         };
-        let scanned = redactor.redact_and_check(interaction).map_err(|leak| {
+        let scanned = match journal.pseudonyms.as_mut() {
+            None => redactor.redact_and_check(interaction),
+            Some(pseudonyms) => {
+                redactor.redact(interaction);
+                if let Err(err) = pseudonyms.exchange(interaction) {
+                    refuse(
+                        &mut journal.refused,
+                        format!("{}: {err}", interaction.request),
+                    );
+                    return Err(());
+                }
+                redactor.check(interaction)
+            }
+        };
+        let scanned = scanned.map_err(|leak| {
             refuse(
                 &mut journal.refused,
                 format!("{}: {leak}", interaction.request),
