@@ -107,14 +107,15 @@ fn percent_encoded_emails_in_headers_and_forms_are_replaced_and_checked() {
     let file = write(dir.path(), "form.json", &text);
     let map = dir.path().join("map.json");
     let out = pseudonymise(&file, &map);
-    for real in [
-        "bob%40northwind",
-        "carol%40northwind",
-        "alice.martin",
-        "northwind",
-    ] {
-        assert!(!out.contains(real), "{real} is still in {out}");
-    }
+    assert_gone(
+        &out,
+        &[
+            "bob%40northwind",
+            "carol%40northwind",
+            "alice.martin",
+            "northwind",
+        ],
+    );
     let bob = pseudonym_of(&map, "bob@northwind.io").replace('@', "%40");
     let carol = pseudonym_of(&map, "carol@northwind.io").replace('@', "%40");
     assert!(out.contains(&format!("note={bob}+and+{carol}")), "{out}");
@@ -296,14 +297,15 @@ fn search_paths_and_split_dns_domains_are_replaced_everywhere() {
     let file = write(dir.path(), "dns.json", &cassette(exchanges));
     let map = dir.path().join("map.json");
     let out = pseudonymise(&file, &map);
-    for real in [
-        "northwind.internal",
-        "acme-internal",
-        "hq.internal",
-        "tail3b1d9",
-    ] {
-        assert!(!out.contains(real), "{real} is still in {out}");
-    }
+    assert_gone(
+        &out,
+        &[
+            "northwind.internal",
+            "acme-internal",
+            "hq.internal",
+            "tail3b1d9",
+        ],
+    );
     let out: Value = serde_json::from_str(&out).unwrap();
     let answer = |i: usize| out["interactions"][i]["response"]["json"].clone();
     let paths = answer(0)["searchPaths"].clone();
@@ -344,4 +346,11 @@ fn check_with_a_map_that_does_not_exist_exits_2() {
         "{}",
         run.stderr
     );
+}
+
+/// Fails naming the first of `reals` still in `out`.
+fn assert_gone(out: &str, reals: &[&str]) {
+    for real in reals {
+        assert!(!out.contains(real), "{real} is still in {out}");
+    }
 }

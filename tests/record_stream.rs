@@ -160,6 +160,16 @@ fn a_large_exchange_written_in_pieces_is_the_one_text_path_cassette() {
     assert!(!whole.contains(TOKEN));
 }
 
+/// The paths of the interactions the cassette at `path` loads with.
+fn recorded_paths(path: &Path) -> Vec<String> {
+    let stored = cassette::load(path).unwrap();
+    stored
+        .interactions
+        .into_iter()
+        .map(|i| i.request.path)
+        .collect()
+}
+
 /// Where in the interaction's text (as written after `"interactions": [\n`) `needle` starts.
 fn offset_in_interaction(cassette_text: &str, needle: &str) -> usize {
     let start =
@@ -221,13 +231,7 @@ fn a_secret_across_a_piece_boundary_is_found_and_never_written() {
         );
         assert!(!written.contains(secret), "the cassette holds {secret}");
     }
-    let stored = cassette::load(&path).unwrap();
-    let paths: Vec<&str> = stored
-        .interactions
-        .iter()
-        .map(|i| i.request.path.as_str())
-        .collect();
-    assert_eq!(paths, ["/api/v2/before", "/api/v2/after"]);
+    assert_eq!(recorded_paths(&path), ["/api/v2/before", "/api/v2/after"]);
 
     // The token across a boundary: found, so redacted, as in one text.
     let chunk = (redacted + 10) / 3;
@@ -322,13 +326,7 @@ fn a_text_that_changes_between_the_passes_is_never_written() {
         .append(&redactor.check(&last).unwrap(), &last)
         .unwrap();
     writer.close().unwrap();
-    let stored = cassette::load(&path).unwrap();
-    let paths: Vec<&str> = stored
-        .interactions
-        .iter()
-        .map(|i| i.request.path.as_str())
-        .collect();
-    assert_eq!(paths, ["/api/v2/first", "/api/v2/last"]);
+    assert_eq!(recorded_paths(&path), ["/api/v2/first", "/api/v2/last"]);
 }
 
 #[test]
