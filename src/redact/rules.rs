@@ -77,6 +77,8 @@ pub struct Rules {
     /// Every keyword, case-insensitive, as a DFA walked by hand ([`Rules::candidates`]).
     keywords: DFA,
     start: StateID,
+    /// The bytes that leave the automaton in its start state (they begin no keyword).
+    idle: [bool; 256],
     /// For each keyword, the rules it belongs to.
     owners: Vec<Vec<usize>>,
 }
@@ -127,11 +129,15 @@ impl Rules {
         let start = keywords
             .start_state(Anchored::No)
             .expect("the automaton is unanchored");
+        let idle = std::array::from_fn(|byte| {
+            keywords.next_state(Anchored::No, start, byte as u8) == start
+        });
         Rules {
             version: file.version,
             rules,
             keywords,
             start,
+            idle,
             owners,
         }
     }
@@ -139,14 +145,24 @@ impl Rules {
     /// The rules whose keywords `text` holds, each once, in rule order: one walk of the
     /// keywords' automaton over the text, a byte a step, each state naming every keyword that
     /// ends there (overlapping ones too); a keyword found again (`ey` is in every `key`) costs a
-    /// bit test.
+    /// bit test. From the start state, a run of bytes that begin no keyword is passed over
+    /// without a step.
     fn candidates(&self, text: &str) -> Vec<usize> {
         let mut seen = vec![0u64; self.owners.len().div_ceil(64)];
         let mut rules = vec![0u64; self.rules.len().div_ceil(64)];
         let dfa = &self.keywords;
-        let mut state = self.start;
-        for &byte in text.as_bytes() {
-            state = dfa.next_state(Anchored::No, state, byte);
+        let (bytes, mut at, mut state) = (text.as_bytes(), 0, self.start);
+        while at < bytes.len() {
+            if state == self.start {
+                while at < bytes.len() && self.idle[usize::from(bytes[at])] {
+                    at += 1;
+                }
+                let Some(&byte) = bytes.get(at) else { break };
+                state = dfa.next_state(Anchored::No, state, byte);
+            } else {
+                state = dfa.next_state(Anchored::No, state, bytes[at]);
+            }
+            at += 1;
             if !dfa.is_match(state) {
                 continue;
             }
