@@ -3,11 +3,12 @@
 //! `scripts/update-secret-rules` (gitleaks' version and its MIT licence beside it). Each rule's
 //! keywords are a prefilter: one case-insensitive Aho-Corasick pass over a text (all the rules'
 //! keywords in one automaton) says which rules could match it, and only those run their regex,
-//! compiled the first time it is needed. The regexes are compiled as Go reads them: ASCII `\w`, `\d`, `\s` and `\b` (Unicode classes would
-//! also make some of them take millions of instructions to compile), over bytes. A Go regex that
-//! the regex crate does not accept is skipped; a unit test pins how many compile. As in gitleaks, a
-//! match counts only when its secret (the rule's secret group, else the first group that matched,
-//! else the whole match) has more Shannon entropy than the rule asks.
+//! compiled the first time it is needed. The regexes are compiled as Go reads them: ASCII `\w`,
+//! `\d`, `\s` and `\b` (Unicode classes would also make some of them take millions of instructions
+//! to compile), over bytes. A Go regex that the regex crate does not accept is skipped; a unit test
+//! pins how many compile. As in gitleaks, a match counts only when its secret (the rule's secret
+//! group, else the first group that matched, else the whole match) has more Shannon entropy than
+//! the rule asks.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
