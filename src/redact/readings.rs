@@ -206,23 +206,43 @@ const BASE64_BYTES: [bool; 256] = {
     table
 };
 
+/// Each run of at least [`MIN_BASE64`] base64 characters in `raw`, in order. Looks first at the
+/// byte `MIN_BASE64 - 1` ahead: when that is not base64, no such run starts before it, and the
+/// bytes in between are skipped unread (most of a JSON text is short names and values).
+fn long_runs(raw: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let is_base64 = |at: usize| BASE64_BYTES[usize::from(raw[at])];
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i + MIN_BASE64 <= raw.len() {
+            let probe = i + MIN_BASE64 - 1;
+            if !is_base64(probe) {
+                i = probe + 1;
+                continue;
+            }
+            let mut start = probe;
+            while start > i && is_base64(start - 1) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < raw.len() && is_base64(end) {
+                end += 1;
+            }
+            i = end;
+            if end - start >= MIN_BASE64 {
+                return Some(start..end);
+            }
+        }
+        None
+    })
+}
+
 /// Each run of base64 characters that decodes, decoded, the runs joined by a newline; `None`
 /// when no run decodes.
 fn base64_decoded(text: &str) -> Option<Reading> {
-    let raw = text.as_bytes();
-    if raw.len() < MIN_BASE64 {
-        return None;
-    }
-    let is_base64 = |b: &u8| BASE64_BYTES[usize::from(*b)];
     let (mut bytes, mut from) = (Vec::new(), Vec::new());
-    let mut i = 0;
-    while let Some(start) = raw[i..].iter().position(is_base64).map(|at| at + i) {
-        i = raw[start..]
-            .iter()
-            .position(|b| !is_base64(b))
-            .map_or(raw.len(), |at| at + start);
-        let run = &text[start..i];
-        if run.len() < MIN_BASE64 || run.bytes().all(|b| b.is_ascii_hexdigit()) {
+    for Range { start, end } in long_runs(text.as_bytes()) {
+        let run = &text[start..end];
+        if run.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
         }
         let decoded = STANDARD.decode(run).or_else(|_| URL_SAFE.decode(run));
@@ -231,7 +251,7 @@ fn base64_decoded(text: &str) -> Option<Reading> {
                 bytes.push(b'\n');
                 from.push(start..start);
             }
-            from.extend(std::iter::repeat_n(start..i, decoded.len()));
+            from.extend(std::iter::repeat_n(start..end, decoded.len()));
             bytes.extend_from_slice(decoded);
         }
     }
@@ -283,6 +303,37 @@ mod tests {
         // Random bytes and hex digits are not text.
         assert!(read(&ENCODER.encode([0xfbu8, 0x00, 0x91, 0x07].repeat(5))).is_empty());
         assert!(read("0123456789abcdef0123456789abcdef").is_empty());
+    }
+
+    #[test]
+    fn every_long_run_is_found_wherever_it_sits() {
+        for at in 0..2 * MIN_BASE64 {
+            for len in MIN_BASE64 - 2..MIN_BASE64 + 3 {
+                for after in 0..MIN_BASE64 + 1 {
+                    let text =
+                        format!("{}{}{}", ".".repeat(at), "A".repeat(len), ":".repeat(after));
+                    let expected: Vec<_> = (len >= MIN_BASE64)
+                        .then_some(at..at + len)
+                        .into_iter()
+                        .collect();
+                    assert_eq!(
+                        long_runs(text.as_bytes()).collect::<Vec<_>>(),
+                        expected,
+                        "{text}"
+                    );
+                }
+            }
+        }
+        let runs = format!(
+            "{0}.{1}.{0}{0}",
+            "B".repeat(MIN_BASE64 - 1),
+            "C".repeat(MIN_BASE64)
+        );
+        let found: Vec<_> = long_runs(runs.as_bytes()).map(|r| &runs[r]).collect();
+        assert_eq!(
+            found,
+            ["C".repeat(MIN_BASE64), "B".repeat(2 * MIN_BASE64 - 2)]
+        );
     }
 
     #[test]

@@ -1,18 +1,21 @@
 //! Well-known secret formats (PEM private keys, JWTs, AWS, GitHub, Slack, Stripe, ... keys), as
 //! data: gitleaks' default rule set, written into `gitleaks-rules.json` by
 //! `scripts/update-secret-rules` (gitleaks' version and its MIT licence beside it). Each rule's
-//! keywords are a prefilter: one case-insensitive Aho-Corasick pass over a text says which rules
-//! could match it, and only those run their regex, compiled the first time it is needed. The
-//! regexes are compiled as Go reads them: ASCII `\w`, `\d`, `\s` and `\b` (Unicode classes would
-//! also make some of them take millions of instructions to compile), over bytes. A Go regex that
-//! the regex crate does not accept is skipped; a unit test pins how many compile. As in gitleaks, a
-//! match counts only when its secret (the rule's secret group, else the first group that matched,
-//! else the whole match) has more Shannon entropy than the rule asks.
+//! keywords are a prefilter: one case-insensitive Aho-Corasick pass over a text (all the rules'
+//! keywords in one automaton) says which rules could match it, and only those run their regex,
+//! compiled the first time it is needed. The regexes are compiled as Go reads them: ASCII `\w`,
+//! `\d`, `\s` and `\b` (Unicode classes would also make some of them take millions of instructions
+//! to compile), over bytes. A Go regex that the regex crate does not accept is skipped; a unit test
+//! pins how many compile. As in gitleaks, a match counts only when its secret (the rule's secret
+//! group, else the first group that matched, else the whole match) has more Shannon entropy than
+//! the rule asks.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, StartKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -72,7 +75,11 @@ pub struct Rules {
     /// The gitleaks version the rules come from.
     pub version: String,
     rules: Vec<Rule>,
-    keywords: AhoCorasick,
+    /// Every keyword, case-insensitive, as a DFA walked by hand ([`Rules::candidates`]).
+    keywords: DFA,
+    start: StateID,
+    /// The bytes that leave the automaton in its start state (they begin no keyword).
+    idle: [bool; 256],
     /// For each keyword, the rules it belongs to.
     owners: Vec<Vec<usize>>,
 }
@@ -115,27 +122,69 @@ impl Rules {
                 regex: OnceLock::new(),
             });
         }
-        let keywords = AhoCorasick::builder()
+        let keywords = DFA::builder()
             .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(StartKind::Unanchored)
             .build(&keywords)
             .expect("keywords build an automaton");
+        let start = keywords
+            .start_state(Anchored::No)
+            .expect("the automaton is unanchored");
+        let idle = std::array::from_fn(|byte| {
+            keywords.next_state(Anchored::No, start, byte as u8) == start
+        });
         Rules {
             version: file.version,
             rules,
             keywords,
+            start,
+            idle,
             owners,
         }
     }
 
-    /// The rules whose keywords `text` holds, each once, in rule order.
+    /// The rules whose keywords `text` holds, each once, in rule order: one walk of the
+    /// keywords' automaton over the text, a byte a step, each state naming every keyword that
+    /// ends there (overlapping ones too); a keyword found again (`ey` is in every `key`) costs a
+    /// bit test. From the start state, a run of bytes that begin no keyword is passed over
+    /// without a step.
     fn candidates(&self, text: &str) -> Vec<usize> {
-        let mut candidates = Vec::new();
-        for hit in self.keywords.find_overlapping_iter(text) {
-            candidates.extend_from_slice(&self.owners[hit.pattern().as_usize()]);
+        let mut seen = vec![0u64; self.owners.len().div_ceil(64)];
+        let mut rules = vec![0u64; self.rules.len().div_ceil(64)];
+        let dfa = &self.keywords;
+        let (bytes, mut at, mut state) = (text.as_bytes(), 0, self.start);
+        while at < bytes.len() {
+            if state == self.start {
+                while at < bytes.len() && self.idle[usize::from(bytes[at])] {
+                    at += 1;
+                }
+                let Some(&byte) = bytes.get(at) else { break };
+                state = dfa.next_state(Anchored::No, state, byte);
+            } else {
+                state = dfa.next_state(Anchored::No, state, bytes[at]);
+            }
+            at += 1;
+            if !dfa.is_match(state) {
+                continue;
+            }
+            for index in 0..dfa.match_len(state) {
+                let keyword = dfa.match_pattern(state, index).as_usize();
+                let (word, bit) = (keyword / 64, 1u64 << (keyword % 64));
+                if seen[word] & bit == 0 {
+                    seen[word] |= bit;
+                    for &rule in &self.owners[keyword] {
+                        rules[rule / 64] |= 1 << (rule % 64);
+                    }
+                }
+            }
         }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let mut candidates = Vec::new();
+        for (word, mut bits) in rules.into_iter().enumerate() {
+            while bits != 0 {
+                candidates.push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
         candidates
     }
 
