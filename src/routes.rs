@@ -128,6 +128,16 @@ pub struct OperationTable {
 }
 
 impl OperationTable {
+    /// The table compiled into the binary, read once.
+    pub fn embedded() -> &'static OperationTable {
+        static TABLE: std::sync::OnceLock<OperationTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| {
+            let text = crate::embedded::schema_file("operations.json")
+                .expect("operations.json is embedded");
+            OperationTable::from_json(text).expect("the embedded operation table reads")
+        })
+    }
+
     /// Reads `operations.json`. Errors name the operation and what is wrong.
     pub fn from_json(text: &str) -> Result<Self, String> {
         let file: TableFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -297,12 +307,8 @@ pub fn listed_id(id: &str, openapi: bool) -> String {
 mod tests {
     use super::*;
 
-    fn table() -> OperationTable {
-        let (_, text) = crate::embedded::SCHEMAS
-            .iter()
-            .find(|(name, _)| *name == "operations.json")
-            .expect("the table is embedded");
-        OperationTable::from_json(text).unwrap()
+    fn table() -> &'static OperationTable {
+        OperationTable::embedded()
     }
 
     fn found(table: &OperationTable, method: &str, path: &str) -> String {
@@ -317,17 +323,17 @@ mod tests {
     fn a_fixed_segment_wins_over_a_parameter_in_the_same_place() {
         let t = table();
         let accept = "/api/v2/device-invites/-/accept";
-        assert_eq!(found(&t, "POST", accept), "acceptDeviceInvite");
+        assert_eq!(found(t, "POST", accept), "acceptDeviceInvite");
         assert_eq!(
-            found(&t, "GET", "/api/v2/device-invites/12347"),
+            found(t, "GET", "/api/v2/device-invites/12347"),
             "getDeviceInvite"
         );
         assert_eq!(
-            found(&t, "GET", "/api/v2/tailnet/-/logging/network"),
+            found(t, "GET", "/api/v2/tailnet/-/logging/network"),
             "listNetworkFlowLogs"
         );
         assert_eq!(
-            found(&t, "GET", "/api/v2/tailnet/-/logging/network/stream"),
+            found(t, "GET", "/api/v2/tailnet/-/logging/network/stream"),
             "getLogStreamingConfiguration"
         );
     }

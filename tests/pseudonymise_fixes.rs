@@ -70,6 +70,13 @@ fn pseudonymise(file: &Path, map: &Path) -> String {
     std::fs::read_to_string(file).unwrap()
 }
 
+/// `text` written as `dir/name` and pseudonymised in place with `dir/map.json`: the new text,
+/// and the map's path.
+fn pseudonymised(dir: &Path, name: &str, text: &str) -> (String, std::path::PathBuf) {
+    let map = dir.join("map.json");
+    (pseudonymise(&write(dir, name, text), &map), map)
+}
+
 /// The pseudonym the map file gives `real`.
 fn pseudonym_of(map: &Path, real: &str) -> String {
     let map: Value = serde_json::from_str(&std::fs::read_to_string(map).unwrap()).unwrap();
@@ -160,9 +167,8 @@ fn a_map_in_a_missing_directory_exits_2_and_leaves_the_cassette_as_it_was() {
 #[test]
 fn one_device_gets_one_pseudonym_in_every_spelling() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "devices.json", &cassette(json!([devices()])));
-    let map = dir.path().join("map.json");
-    let out: Value = serde_json::from_str(&pseudonymise(&file, &map)).unwrap();
+    let (out, map) = pseudonymised(dir.path(), "devices.json", &cassette(json!([devices()])));
+    let out: Value = serde_json::from_str(&out).unwrap();
     let device = &out["interactions"][0]["response"]["json"]["devices"][0];
     let hostname = device["hostname"].as_str().unwrap();
     let label = device["name"].as_str().unwrap().split('.').next().unwrap();
@@ -294,9 +300,7 @@ fn search_paths_and_split_dns_domains_are_replaced_everywhere() {
             json!({"note": "db.lab.acme-internal.net, git.corp.northwind.internal, vault.hq.internal"}),
         ),
     ]);
-    let file = write(dir.path(), "dns.json", &cassette(exchanges));
-    let map = dir.path().join("map.json");
-    let out = pseudonymise(&file, &map);
+    let (out, map) = pseudonymised(dir.path(), "dns.json", &cassette(exchanges));
     assert_gone(
         &out,
         &[

@@ -22,7 +22,7 @@ mod plan;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -225,11 +225,7 @@ impl Rng {
 
 /// The operation table plans name operations from (the embedded one).
 fn table() -> &'static OperationTable {
-    static TABLE: OnceLock<OperationTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let text = crate::embedded::schema_file("operations.json").expect("embedded");
-        OperationTable::from_json(text).expect("the embedded operation table reads")
-    })
+    OperationTable::embedded()
 }
 
 /// What a server starts with: a plan (`--faults FILE`) and a latency (`--latency`).

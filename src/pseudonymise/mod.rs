@@ -41,7 +41,7 @@ pub const MARK: &str = "pseudonymised";
 
 pub struct Pseudonymiser {
     map: Map,
-    table: OperationTable,
+    table: &'static OperationTable,
     /// The map's values as of the last replacement, rebuilt when the map grows.
     finder: Option<(usize, Finder)>,
     /// The same for the check.
@@ -52,11 +52,9 @@ pub struct Pseudonymiser {
 
 impl Pseudonymiser {
     pub fn new(map: Map) -> Pseudonymiser {
-        let text =
-            crate::embedded::schema_file("operations.json").expect("operations.json is embedded");
         Pseudonymiser {
             map,
-            table: OperationTable::from_json(text).expect("the embedded table loads"),
+            table: OperationTable::embedded(),
             finder: None,
             checker: None,
             shift_days: None,
@@ -81,7 +79,7 @@ impl Pseudonymiser {
     pub fn learn(&mut self, cassette: &Cassette) {
         let mut learner = Learner {
             map: &mut self.map,
-            table: &self.table,
+            table: self.table,
         };
         learner.recorded(&cassette.recorded);
         for interaction in &cassette.interactions {
@@ -123,7 +121,7 @@ impl Pseudonymiser {
     pub fn exchange(&mut self, interaction: &mut Interaction) -> Result<(), Full> {
         Learner {
             map: &mut self.map,
-            table: &self.table,
+            table: self.table,
         }
         .interaction(interaction);
         self.replacer().interaction(interaction)
