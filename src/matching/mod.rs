@@ -172,7 +172,7 @@ impl Renderings {
         &self.text[start..self.ends[index]]
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.ends.len()
     }
 
