@@ -107,6 +107,80 @@ pub type Cheap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Prehashed>>;
 
 type ByFingerprint = Cheap<Fingerprint, usize>;
 
+/// Bytes of memory a hash table's buckets take (entries and control bytes), as hashbrown lays
+/// them out: a lower bound on what the allocator gives it.
+pub fn map_bytes<K, V, S>(map: &HashMap<K, V, S>) -> usize {
+    let capacity = map.capacity();
+    let buckets = match capacity {
+        0 => 0,
+        1..=3 => 4,
+        4..=7 => 8,
+        n => (n * 8 / 7).next_power_of_two(),
+    };
+    buckets * (std::mem::size_of::<(K, V)>() + 1)
+}
+
+/// Indices of recorded requests that go together, held inline while there is one (most
+/// groups, in a large cassette of distinct requests).
+#[derive(Debug, Clone)]
+pub enum Group<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy> Group<T> {
+    pub fn push(&mut self, next: T) {
+        match self {
+            Group::One(first) => *self = Group::Many(vec![*first, next]),
+            Group::Many(all) => all.push(next),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Group::One(one) => std::slice::from_ref(one),
+            Group::Many(all) => all,
+        }
+    }
+
+    /// Bytes of memory it takes besides itself.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Group::One(_) => 0,
+            Group::Many(all) => all.capacity() * std::mem::size_of::<T>(),
+        }
+    }
+}
+
+/// The recorded requests rendered for diffs, one after the other in one string (a string each
+/// would cost its own allocation and three words).
+#[derive(Debug, Default)]
+pub struct Renderings {
+    text: String,
+    /// Where each ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Renderings {
+    fn push(&mut self, rendered: &str) {
+        self.text.push_str(rendered);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn get(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[index]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.len() + self.ends.len() * std::mem::size_of::<usize>()
+    }
+}
+
 /// The recorded requests, indexed for lookup.
 pub struct Matcher {
     canon: Canon,
@@ -116,11 +190,11 @@ pub struct Matcher {
     /// without `Accept`.
     by_any_accept: ByFingerprint,
     /// Each sequence: indices of identical recorded requests, in recorded order.
-    sequences: Vec<Vec<usize>>,
+    sequences: Vec<Group<usize>>,
     /// Each recorded request rendered for diffs.
-    rendered: Vec<String>,
-    /// What the equivalences rewrote in each recorded request.
-    notes: Vec<Notes>,
+    rendered: Renderings,
+    /// What the equivalences rewrote in each recorded request, for those where they did.
+    notes: Cheap<usize, Notes>,
     nearest: nearest::Index,
 }
 
@@ -160,8 +234,8 @@ impl Matcher {
             by_fingerprint: ByFingerprint::default(),
             by_any_accept: ByFingerprint::default(),
             sequences: Vec::new(),
-            rendered: Vec::new(),
-            notes: Vec::new(),
+            rendered: Renderings::default(),
+            notes: Cheap::default(),
             nearest: nearest::Index::default(),
         }
     }
@@ -190,17 +264,34 @@ impl Matcher {
             .entry(form.fingerprint())
             .or_insert(next);
         if sequence == next {
-            self.sequences.push(Vec::new());
+            self.sequences.push(Group::One(index));
+        } else {
+            self.sequences[sequence].push(index);
         }
-        self.sequences[sequence].push(index);
         if let Some(any) = form.without_accept() {
             self.by_any_accept
                 .entry(any.fingerprint())
                 .or_insert(sequence);
         }
         self.nearest.add(index, operation, &form);
-        self.rendered.push(form.render());
-        self.notes.push(notes);
+        self.rendered.push(&form.render());
+        if notes != Notes::default() {
+            self.notes.insert(index, notes);
+        }
+    }
+
+    /// Bytes of memory the index over the recorded requests takes at least: its tables'
+    /// buckets, the groups, the renderings and the notes (long arrays by their length: their
+    /// spare capacity is mostly never touched, so not resident; the allocator's own overhead
+    /// comes on top). The schemas' shapes, fixed by the contract, are not counted.
+    pub fn heap_bytes(&self) -> usize {
+        map_bytes(&self.by_fingerprint)
+            + map_bytes(&self.by_any_accept)
+            + self.sequences.len() * std::mem::size_of::<Group<usize>>()
+            + self.sequences.iter().map(Group::heap_bytes).sum::<usize>()
+            + self.rendered.heap_bytes()
+            + map_bytes(&self.notes)
+            + self.nearest.heap_bytes()
     }
 
     /// The sequence of recorded requests identical to `request`, if any. With nothing recorded (a
@@ -247,9 +338,10 @@ impl Matcher {
     /// The equivalences a match used to pair its request with recorded request `index` (of
     /// its sequence), by stable name; empty when the two were written alike.
     pub fn equivalences(&self, found: &Match, index: usize) -> Vec<&'static str> {
+        let none = Notes::default();
         let mut used: Vec<&'static str> = found
             .notes
-            .differing(&self.notes[index])
+            .differing(self.notes.get(&index).unwrap_or(&none))
             .map(Equivalence::name)
             .collect();
         if found.any_accept && !used.contains(&Equivalence::AcceptAny.name()) {
@@ -260,7 +352,7 @@ impl Matcher {
 
     /// Indices of the recorded requests of a sequence, in recorded order.
     pub fn sequence(&self, sequence: usize) -> &[usize] {
-        &self.sequences[sequence]
+        self.sequences[sequence].as_slice()
     }
 
     pub fn sequence_count(&self) -> usize {
@@ -273,10 +365,12 @@ impl Matcher {
         let (form, _) = Form::of(&self.canon, operation, request);
         let received = form.render();
         let index = match self.nearest.candidates(operation, &form) {
-            Some(found) => nearest::rank(&self.rendered, found.iter().copied(), &received),
+            Some(found) => {
+                nearest::rank(&self.rendered, found.iter().map(|&i| i as usize), &received)
+            }
             None => nearest::rank(&self.rendered, 0..self.rendered.len(), &received),
         }?;
-        let diff = TextDiff::from_lines(self.rendered[index].as_str(), received.as_str())
+        let diff = TextDiff::from_lines(self.rendered.get(index), received.as_str())
             .unified_diff()
             .context_radius(3)
             .header("recorded", "received")

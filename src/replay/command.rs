@@ -31,6 +31,20 @@ pub fn command(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         options,
     )?);
 
+    if log::debugging() {
+        // What scripts/replay-memory compares with the resident memory.
+        let (index, bookkeeping) = replay.index_bytes();
+        let answers = replay.answer_bytes();
+        log::debug(format!(
+            "memory: matcher index {index} bytes, bookkeeping {bookkeeping} bytes; answers in \
+             memory {} bytes ({}), in a temporary file {} bytes ({}); largest body {} bytes",
+            answers.in_memory.1,
+            answers.in_memory.0,
+            answers.in_file.1,
+            answers.in_file.0,
+            answers.largest_body
+        ));
+    }
     let what = format!(
         "tailtape replay: {} from {}",
         log::count(replay.interaction_count(), "interaction"),

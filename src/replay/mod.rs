@@ -1,19 +1,21 @@
 //! `tailtape replay`: a fake Tailscale API answering from cassettes.
 //!
-//! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
-//! contract (requests are validated as they arrive, recorded responses once at start), the
+//! [`Replay`] holds everything a request needs and decides every answer, with no network I/O:
+//! the contract (requests are validated as they arrive, recorded responses once at start), the
 //! [`Matcher`] over the recorded requests (`memo.rs` remembers both for a repeated bodiless
-//! request), the answers prepared as bytes at start, and the
-//! journals, one per session (`session.rs`: a `tailtape-session` header names one; `journal.rs`
-//! keeps each, all within one budget; `reports.rs` reads them out). `server.rs` serves it
-//! through `http.rs` and adds the `/__tailtape/` endpoints; `handle.rs` runs a server
-//! in-process for Rust tests; `command.rs` is the CLI.
+//! request), the answers prepared as bytes at start (`answers.rs`: in memory up to a budget,
+//! the rest in a temporary file read back per request), and the journals, one per session
+//! (`session.rs`: a `tailtape-session` header names one; `journal.rs` keeps each, all within
+//! one budget; `reports.rs` reads them out). `server.rs` serves it through `http.rs` and adds
+//! the `/__tailtape/` endpoints; `handle.rs` runs a server in-process for Rust tests;
+//! `command.rs` is the CLI.
 //!
 //! An unmatched request gets **501 Not Implemented** with a JSON `message` naming the nearest
 //! recorded request and a unified diff. 501 is an error to every client, is not retried by
 //! common retry policies (go-retryablehttp retries 5xx except 501), and does not set off the
 //! Python client's 404 fallback from `fields=all` to `fields=default`.
 
+mod answers;
 mod command;
 mod handle;
 mod journal;
@@ -30,18 +32,19 @@ use bytes::Bytes;
 use serde_json::json;
 
 pub use crate::http::{Answer, MAX_BODY};
+pub use answers::{AnswerBytes, IN_MEMORY};
 pub use command::command;
 pub use handle::ReplayServer;
 pub use journal::{DIFF_KEPT, JOURNAL_BYTES, JOURNAL_LIMIT, JournalLimits, TEXT_KEPT};
 pub use server::DEFAULT_LISTEN;
 pub use session::{NAME_MAX, SESSION_HEADER, SESSION_LIMIT, SessionError, session_of};
 
-use crate::body::Body;
 use crate::cassette::{self, Cassette, Interaction, Request};
 use crate::finding::{Finding, Issue, Level};
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Unmatched};
 use crate::schema::Contract;
+use answers::{Answers, prepare};
 use journal::{Use, clip};
 use memo::{Memo, Worked};
 use session::Sessions;
@@ -74,13 +77,16 @@ pub struct Options {
 }
 
 /// Collects interactions one at a time, so a large cassette is never held whole: each is
-/// validated, its answer prepared as bytes, and its request handed to the matcher (which keeps
-/// a hash and a rendering of at most a few KiB) and dropped.
+/// validated, its answer prepared as bytes (kept in memory up to a budget, then in a temporary
+/// file: `answers.rs`), and its request handed to the matcher (which keeps a hash and a
+/// rendering of at most a few KiB) and dropped.
 pub struct Builder {
     contract: Contract,
     options: Options,
     cassettes: usize,
+    names: Vec<Arc<str>>,
     recorded: Vec<Recorded>,
+    answers: Answers,
     matcher: Matcher,
     recorded_findings: Vec<Finding>,
 }
@@ -100,6 +106,13 @@ impl Builder {
         }
     }
 
+    /// Keeps at most `bytes` of answers (bodies, headers, request lines) in memory, the rest in
+    /// a temporary file ([`IN_MEMORY`] unless set); call it before adding interactions.
+    pub fn answers_in_memory(mut self, bytes: usize) -> Builder {
+        self.answers.set_budget(bytes);
+        self
+    }
+
     /// Adds interaction `index` of cassette `cassette`.
     pub fn add(&mut self, cassette: &Arc<str>, index: usize, interaction: Interaction) {
         for issue in self
@@ -116,22 +129,33 @@ impl Builder {
         self.matcher
             .learn(table, &interaction.request, &interaction.response);
         self.matcher.add(table, &interaction.request);
+        if !self
+            .names
+            .last()
+            .is_some_and(|last| Arc::ptr_eq(last, cassette))
+        {
+            self.names.push(Arc::clone(cassette));
+        }
+        let line = clip(interaction.request.to_string(), TEXT_KEPT);
+        self.answers.push(line, prepare(interaction.response));
         self.recorded.push(Recorded {
-            cassette: Arc::clone(cassette),
-            index,
-            request_line: clip(interaction.request.to_string(), TEXT_KEPT),
-            answer: prepare(interaction.response),
+            cassette: (self.names.len() - 1) as u32,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
         });
     }
 
     /// Starts with an empty journal.
-    pub fn build(self) -> Replay {
+    pub fn build(mut self) -> Replay {
+        self.answers.finish();
+        self.recorded.shrink_to_fit();
         Replay {
             memo: Memo::new(self.contract.table()),
             contract: self.contract,
             options: self.options,
             cassettes: self.cassettes,
+            names: self.names,
             recorded: self.recorded,
+            answers: self.answers,
             matcher: self.matcher,
             recorded_findings: self.recorded_findings,
             sessions: Mutex::new(Sessions::new(JournalLimits::default())),
@@ -139,19 +163,23 @@ impl Builder {
     }
 }
 
-/// One recorded interaction, as replay serves it.
+/// Where one recorded interaction came from (its answer and request line are in `answers`,
+/// at the same index).
 struct Recorded {
-    cassette: Arc<str>,
-    index: usize,
-    request_line: String,
-    answer: Answer,
+    /// Index into `names`.
+    cassette: u32,
+    /// Its index in the cassette.
+    index: u32,
 }
 
 pub struct Replay {
     contract: Contract,
     options: Options,
     cassettes: usize,
+    /// The cassettes' names, in the order their interactions were added.
+    names: Vec<Arc<str>>,
     recorded: Vec<Recorded>,
+    answers: Answers,
     matcher: Matcher,
     /// Findings and matches of bodiless requests seen before.
     memo: Memo,
@@ -159,20 +187,6 @@ pub struct Replay {
     recorded_findings: Vec<Finding>,
     sessions: Mutex<Sessions>,
 }
-
-/// Headers never replayed: hop-by-hop ones, those the server sets itself, and
-/// `content-encoding`, because cassettes store bodies decoded.
-const NOT_REPLAYED: &[&str] = &[
-    "connection",
-    "content-length",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-encoding",
-];
 
 impl Replay {
     /// Builds a replay over named cassettes (see [`Builder`] to add interactions as they are
@@ -213,7 +227,9 @@ impl Replay {
             contract,
             options,
             cassettes: 0,
+            names: Vec::new(),
             recorded: Vec::new(),
+            answers: Answers::new(IN_MEMORY),
             recorded_findings: Vec::new(),
         }
     }
@@ -329,28 +345,40 @@ impl Replay {
         let indices = self.matcher.sequence(found.sequence);
         match journal.next_answer(found.sequence, indices, self.options.strict, using) {
             Some(index) => {
-                let recorded = &self.recorded[index];
                 let used = self.matcher.equivalences(&found, index);
+                let by_equivalence = (!used.is_empty()).then(|| used.join(", "));
                 if !used.is_empty() {
-                    crate::log::info(format!(
-                        "{} matched {} ({} #{}) by equivalence: {}",
-                        in_session(&clip(request.to_string(), TEXT_KEPT), session),
-                        recorded.request_line,
-                        recorded.cassette,
-                        recorded.index,
-                        used.join(", ")
-                    ));
                     journal.equivalences.entry(index).or_default().extend(used);
-                } else if crate::log::debugging() {
-                    crate::log::debug(format!(
-                        "{}: answered from {} #{} ({})",
-                        in_session(&request.to_string(), session),
-                        recorded.cassette,
+                }
+                drop(sessions);
+                // Read (perhaps from the temporary file) and logged outside the lock.
+                let recorded = &self.recorded[index];
+                let cassette = &self.names[recorded.cassette as usize];
+                let logged = by_equivalence.is_some();
+                if let Some(used) = by_equivalence {
+                    crate::log::info(format!(
+                        "{} matched {} ({} #{}) by equivalence: {used}",
+                        in_session(&clip(request.to_string(), TEXT_KEPT), session),
+                        self.request_line(index),
+                        cassette,
                         recorded.index,
-                        recorded.answer.status
                     ));
                 }
-                recorded.answer.clone()
+                match self.answers.get(index) {
+                    Ok(answer) => {
+                        if !logged && crate::log::debugging() {
+                            crate::log::debug(format!(
+                                "{}: answered from {} #{} ({})",
+                                in_session(&request.to_string(), session),
+                                cassette,
+                                recorded.index,
+                                answer.status
+                            ));
+                        }
+                        answer
+                    }
+                    Err(err) => self.unreadable(request, session, index, &err),
+                }
             }
             None => {
                 drop(sessions);
@@ -375,7 +403,54 @@ impl Replay {
             false,
             Use::Advance,
         )?;
-        Some(self.recorded[index].answer.clone())
+        drop(sessions);
+        Some(
+            self.answers
+                .get(index)
+                .unwrap_or_else(|err| self.unreadable(request, None, index, &err)),
+        )
+    }
+
+    /// What the answers take in memory and in their temporary file.
+    pub fn answer_bytes(&self) -> AnswerBytes {
+        self.answers.bytes()
+    }
+
+    /// Bytes of memory the matcher's index over the recorded requests takes (see
+    /// [`Matcher::heap_bytes`]), and the per-interaction bookkeeping of the answers.
+    pub fn index_bytes(&self) -> (usize, usize) {
+        let recorded = self.recorded.len() * std::mem::size_of::<Recorded>();
+        (
+            self.matcher.heap_bytes(),
+            recorded + self.answers.heap_bytes(),
+        )
+    }
+
+    /// The answer when recorded answer `index` cannot be read back from its temporary file
+    /// (the disk gone): 500 with a JSON `message`, and the same as a log line.
+    fn unreadable(
+        &self,
+        request: &Request,
+        session: Option<&str>,
+        index: usize,
+        err: &std::io::Error,
+    ) -> Answer {
+        let recorded = &self.recorded[index];
+        let message = format!(
+            "tailtape: {}: cannot read the recorded answer ({} #{}) back from its temporary file: {err}",
+            in_session(&clip(request.to_string(), TEXT_KEPT), session),
+            self.names[recorded.cassette as usize],
+            recorded.index
+        );
+        crate::log::error(&message);
+        Answer::json(500, json!({ "message": message }))
+    }
+
+    /// The request line of recorded interaction `index`, or what kept it from being read.
+    fn request_line(&self, index: usize) -> String {
+        self.answers
+            .line(index)
+            .unwrap_or_else(|err| format!("<request line unreadable: {err}>"))
     }
 
     /// The answer to a request whose session cannot be served (a bad name, one session too
@@ -438,9 +513,9 @@ impl Replay {
     fn reference(&self, index: usize) -> InteractionRef {
         let r = &self.recorded[index];
         InteractionRef {
-            cassette: r.cassette.to_string(),
-            interaction: r.index,
-            request: r.request_line.clone(),
+            cassette: self.names[r.cassette as usize].to_string(),
+            interaction: r.index as usize,
+            request: self.request_line(index),
         }
     }
 
@@ -487,30 +562,5 @@ fn head_of(answer: Answer) -> Answer {
         status: answer.status,
         headers,
         body: Bytes::new(),
-    }
-}
-
-/// The recorded response as bytes on the wire: JSON compact, text and bytes as they are.
-fn prepare(response: crate::cassette::Response) -> Answer {
-    let is_json = matches!(response.body, Body::Json(_) | Body::Doc(_));
-    let mut headers: Vec<(String, String)> = response
-        .headers
-        .into_iter()
-        .filter(|(name, _)| !NOT_REPLAYED.contains(&name.as_str()))
-        .collect();
-    if is_json && !headers.iter().any(|(name, _)| name == "content-type") {
-        headers.push(("content-type".into(), "application/json".into()));
-    }
-    let body = match response.body {
-        Body::Empty => Bytes::new(),
-        Body::Json(value) => Bytes::from(value.to_string()),
-        Body::Doc(doc) => Bytes::from(serde_json::to_vec(&doc.root()).unwrap_or_default()),
-        Body::Text(text) => Bytes::from(text),
-        Body::Binary(bytes) => Bytes::from(bytes),
-    };
-    Answer {
-        status: response.status,
-        headers,
-        body,
     }
 }
