@@ -1,7 +1,8 @@
 //! The fast cassette reader: reads a cassette in the canonical layout (`write.rs`) in 1 MiB
-//! chunks and hands on one interaction at a time as a tape [`Doc`] (`src/json`), checked against
-//! the format by the schema engine on the tape, its JSON bodies as [`Body::Doc`]s sharing the
-//! interaction's bytes. The file is never held whole and no `serde_json::Value` is built for an
+//! chunks and hands on one interaction at a time as a tape [`Doc`] (`src/json`) sliced from the
+//! chunk it was read into, checked against the format (by a quick frame check, `frame.rs`, and
+//! by the schema engine on the tape where that check is not sure), its JSON bodies as
+//! [`Body::Doc`]s sharing the interaction's bytes. The file is never held whole and no `serde_json::Value` is built for an
 //! interaction. On anything it does not clearly accept (another layout, a syntax or format
 //! error, a repeated key, a cut file) it stops before handing that interaction on and leaves the
 //! rest to the serde reader (`read.rs`) on the whole text, so that every error and warning is

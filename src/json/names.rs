@@ -66,7 +66,13 @@ pub(super) fn repeated(source: &str, tape: &[Token], at: usize) -> bool {
     let mask = size - 1;
     let mut i = at + 1;
     for _ in 0..count {
-        let hash = xxh3_64(names.text(i).as_bytes());
+        let token = &tape[i];
+        let hash = match token.kind {
+            Kind::String => {
+                xxh3_64(&source.as_bytes()[token.start as usize + 1..token.end as usize - 1])
+            }
+            _ => xxh3_64(names.text(i).as_bytes()),
+        };
         let mut probe = hash as usize & mask;
         loop {
             let slot = table[probe];
