@@ -1,7 +1,8 @@
 //! The fast cassette reader: reads a cassette in the canonical layout (`write.rs`) in 1 MiB
-//! chunks and hands on one interaction at a time as a tape [`Doc`] (`src/json`), checked against
-//! the format by the schema engine on the tape, its JSON bodies as [`Body::Doc`]s sharing the
-//! interaction's bytes. The file is never held whole and no `serde_json::Value` is built for an
+//! chunks and hands on one interaction at a time as a tape [`Doc`] (`src/json`) sliced from the
+//! chunk it was read into, checked against the format (by a quick frame check, `frame.rs`, and
+//! by the schema engine on the tape where that check is not sure), its JSON bodies as
+//! [`Body::Doc`]s sharing the interaction's bytes. The file is never held whole and no `serde_json::Value` is built for an
 //! interaction. On anything it does not clearly accept (another layout, a syntax or format
 //! error, a repeated key, a cut file) it stops before handing that interaction on and leaves the
 //! rest to the serde reader (`read.rs`) on the whole text, so that every error and warning is
@@ -17,6 +18,8 @@ use bytes::Bytes;
 use jsonschema::Validator;
 use memchr::memmem;
 use serde_json::Map;
+
+mod frame;
 
 use super::read::{forbidden_in_header, format_schemas, stream_to_end_after};
 use super::{Cassette, Ending, Headers, Interaction, LoadError, Request, Response};
@@ -68,7 +71,7 @@ fn fast(
 ) -> std::io::Result<Option<Cassette>> {
     let mut chunks = Chunks {
         input,
-        buf: Vec::new(),
+        buf: Bytes::new(),
         at: 0,
         eof: false,
     };
@@ -96,7 +99,7 @@ fn fast(
             return Ok(None);
         };
         let end = close + CLOSE.len();
-        let text = Bytes::copy_from_slice(&chunks.buf[chunks.at..end]);
+        let text = chunks.buf.slice(chunks.at..end);
         let Some(interaction) = interaction(text) else {
             return Ok(None);
         };
@@ -113,29 +116,30 @@ fn fast(
     }
 }
 
-/// The input read so far from `at` on (what precedes `at` is dropped as more is read).
+/// The input read so far from `at` on (what precedes `at` is dropped as more is read). The
+/// buffer is shared: an interaction's text is a slice of it, never a copy.
 struct Chunks<R> {
     input: R,
-    buf: Vec<u8>,
+    buf: Bytes,
     at: usize,
     eof: bool,
 }
 
 impl<R: Read> Chunks<R> {
-    /// Reads another chunk; false at the end of the input.
+    /// Reads another chunk; false at the end of the input. What is left from `at` on moves to
+    /// the new buffer, which reads at least as much again as that (so that an interaction of
+    /// many chunks is copied a bounded number of times over).
     fn more(&mut self) -> std::io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        if self.at > 0 {
-            self.buf.drain(..self.at);
-            self.at = 0;
-        }
-        // Appended to the buffer as read, its spare room never zeroed first.
-        self.buf.reserve(CHUNK);
-        let read = (&mut self.input)
-            .take(CHUNK as u64)
-            .read_to_end(&mut self.buf)?;
+        let rest = &self.buf[self.at..];
+        let want = CHUNK.max(rest.len());
+        let mut next = Vec::with_capacity(rest.len() + want);
+        next.extend_from_slice(rest);
+        let read = (&mut self.input).take(want as u64).read_to_end(&mut next)?;
+        self.buf = Bytes::from(next);
+        self.at = 0;
         self.eof = read == 0;
         Ok(!self.eof)
     }
@@ -175,7 +179,7 @@ fn interaction(text: Bytes) -> Option<Interaction> {
     // Inside the top-level object and its interactions array.
     let doc = Doc::parse_nested(text, 2).ok()?;
     let root = doc.root();
-    if !format_validator().is_valid(root) {
+    if !frame::surely_valid(root) && !format_validator().is_valid(root) {
         return None;
     }
     let req = root.get("request")?;

@@ -17,6 +17,7 @@
 //! surrogate escapes, UTF-8 throughout. A document with a repeated member name is refused (a
 //! cassette may not hold one either), as is one past 4 GiB (offsets are `u32`).
 
+mod names;
 mod parse;
 mod schema;
 mod serialize;
@@ -195,11 +196,14 @@ impl<'a> NodeRef<'a> {
         if let Some(edit) = self.edit() {
             return Some(Cow::Borrowed(edit));
         }
-        let raw = self.raw();
-        match self.kind() {
-            Kind::String => Some(Cow::Borrowed(&raw[1..raw.len() - 1])),
+        let token = self.token();
+        match token.kind {
+            // Within the quotes, in one slice.
+            Kind::String => Some(Cow::Borrowed(
+                &self.doc.text[token.start as usize + 1..token.end as usize - 1],
+            )),
             Kind::EscapedString => Some(Cow::Owned(
-                serde_json::from_str(raw).expect("an escaped string that parsed before"),
+                serde_json::from_str(self.raw()).expect("an escaped string that parsed before"),
             )),
             _ => None,
         }
@@ -258,9 +262,14 @@ impl<'a> NodeRef<'a> {
 
     /// Whether this string node reads `name`.
     fn is_named(&self, name: &str) -> bool {
-        let raw = self.raw();
+        let token = self.token();
         match self.kind() {
-            Kind::String => &raw[1..raw.len() - 1] == name,
+            Kind::String => {
+                // Lengths first: most names differ in length.
+                (token.end - token.start) as usize == name.len() + 2
+                    && &self.doc.text.as_bytes()[token.start as usize + 1..token.end as usize - 1]
+                        == name.as_bytes()
+            }
             _ => self.as_str().is_some_and(|s| s == name),
         }
     }

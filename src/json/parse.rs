@@ -3,7 +3,7 @@
 //! checked (escapes, control characters), never copied; numbers are checked against JSON's
 //! grammar and, like serde_json, refused when they do not fit an `f64`.
 
-use super::{Kind, MAX_DEPTH, Token};
+use super::{Kind, MAX_DEPTH, Token, names};
 
 /// Why bytes are not one JSON document, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,14 +13,44 @@ pub struct ParseError {
     pub reason: &'static str,
 }
 
-/// Objects with up to this many members are checked for repeated names without allocating.
-const ON_STACK: usize = 64;
+/// Eight copies of a byte, for looking at eight bytes of text at once.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
 
-/// FNV-1a: a few instructions a byte, enough to tell member names apart before comparing them.
-fn fingerprint(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+const SPACES: u64 = splat(b' ');
+
+/// The bytes of the little-endian `word` that stop a run of plain string text (`"`, `\\` or
+/// a control byte below 0x20), each as its top bit. Only the lowest bit set is sure to mark
+/// such a byte (a borrow may set bits above it), which is all a scan needs.
+#[inline]
+fn stops(word: u64) -> u64 {
+    let zero = |x: u64| x.wrapping_sub(splat(1)) & !x;
+    let quote = zero(word ^ splat(b'"'));
+    let backslash = zero(word ^ splat(b'\\'));
+    let control = word.wrapping_sub(splat(0x20)) & !word;
+    (quote | backslash | control) & splat(0x80)
+}
+
+/// Where the plain text that starts at `pos` ends: the first `"`, `\\` or control byte from
+/// there on, or the end of `text`. Eight bytes at a time, then the last few one by one.
+#[inline]
+fn plain_end(text: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = text.get(pos..pos + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let found = stops(word);
+        if found != 0 {
+            return pos + found.trailing_zeros() as usize / 8;
+        }
+        pos += 8;
+    }
+    while let Some(&byte) = text.get(pos) {
+        if byte == b'"' || byte == b'\\' || byte < 0x20 {
+            break;
+        }
+        pos += 1;
+    }
+    pos
 }
 
 /// The tape of `text`, one value found `depth` levels deep in an enclosing document (0 for a
@@ -69,10 +99,30 @@ impl Parser<'_> {
         self.text.get(self.pos).copied()
     }
 
+    /// Skips white space. The pretty layout of a cassette indents with runs of spaces after
+    /// each line feed: those go eight at a time.
+    #[inline]
     fn skip_space(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
+        let text = self.text;
+        let mut pos = self.pos;
+        loop {
+            match text.get(pos) {
+                Some(b' ' | b'\t' | b'\r') => pos += 1,
+                Some(b'\n') => {
+                    pos += 1;
+                    while let Some(chunk) = text.get(pos..pos + 8) {
+                        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+                        if word != SPACES {
+                            pos += (word ^ SPACES).trailing_zeros() as usize / 8;
+                            break;
+                        }
+                        pos += 8;
+                    }
+                }
+                _ => break,
+            }
         }
+        self.pos = pos;
     }
 
     /// Pushes a finished scalar that started at `start`.
@@ -149,67 +199,13 @@ impl Parser<'_> {
         token.end = self.pos as u32;
         token.count = count;
         token.next = next;
-        if kind == Kind::Object && count > 1 {
-            self.unique_names(at)?;
-        }
-        Ok(())
-    }
-
-    /// Refuses an object (the token at `at`) that names a member twice: its names are sorted by
-    /// a fingerprint, and only names with the same fingerprint are compared.
-    fn unique_names(&self, at: usize) -> Result<(), ParseError> {
-        let object = self.tape[at];
-        let count = object.count as usize;
-        let mut on_stack = [(0u64, 0u32); ON_STACK];
-        let mut on_heap = Vec::new();
-        let names = if count <= ON_STACK {
-            &mut on_stack[..count]
-        } else {
-            on_heap.resize(count, (0, 0));
-            &mut on_heap[..]
-        };
-        let mut i = at + 1;
-        for slot in names.iter_mut() {
-            *slot = (fingerprint(&self.name(i)), i as u32);
-            i = self.tape[i + 1].next as usize;
-        }
-        names.sort_unstable();
-        let repeated = names.chunk_by(|a, b| a.0 == b.0).any(|same| {
-            same.iter().enumerate().any(|(k, a)| {
-                same[..k]
-                    .iter()
-                    .any(|b| self.same_name(a.1 as usize, b.1 as usize))
-            })
-        });
-        if repeated {
+        if kind == Kind::Object && count > 1 && names::repeated(self.source, &self.tape, at) {
             return Err(ParseError {
-                at: object.start as usize,
+                at: self.tape[at].start as usize,
                 reason: "an object names a member twice",
             });
         }
         Ok(())
-    }
-
-    /// Whether the member name tokens at `a` and `b` read the same.
-    fn same_name(&self, a: usize, b: usize) -> bool {
-        let raw = |t: &Token| &self.text[t.start as usize..t.end as usize];
-        let (ta, tb) = (&self.tape[a], &self.tape[b]);
-        match (ta.kind, tb.kind) {
-            (Kind::String, Kind::String) => raw(ta) == raw(tb),
-            _ => self.name(a) == self.name(b),
-        }
-    }
-
-    /// The decoded name of the member name token at `i`.
-    fn name(&self, i: usize) -> std::borrow::Cow<'_, str> {
-        let token = &self.tape[i];
-        let raw = &self.source[token.start as usize..token.end as usize];
-        match token.kind {
-            Kind::String => raw[1..raw.len() - 1].into(),
-            _ => serde_json::from_str::<String>(raw)
-                .expect("a checked string")
-                .into(),
-        }
     }
 
     fn literal(&mut self, word: &[u8], kind: Kind) -> Result<(), ParseError> {
@@ -224,26 +220,31 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<(), ParseError> {
         let start = self.pos;
-        self.pos += 1;
+        let text = self.text;
+        let mut pos = start + 1;
         let mut kind = Kind::String;
         loop {
-            let rest = &self.text[self.pos..];
-            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
-                self.pos = self.text.len();
-                return self.fail("a string is not closed");
-            };
-            if let Some(control) = rest[..stop].iter().position(|&b| b < 0x20) {
-                self.pos += control;
-                return self.fail("a control character in a string");
+            pos = plain_end(text, pos);
+            match text.get(pos) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    kind = Kind::EscapedString;
+                    self.pos = pos;
+                    self.escape()?;
+                    pos = self.pos;
+                }
+                // A control byte; a string never closed is refused as that first.
+                Some(_) if memchr::memchr2(b'"', b'\\', &text[pos..]).is_some() => {
+                    self.pos = pos;
+                    return self.fail("a control character in a string");
+                }
+                _ => {
+                    self.pos = text.len();
+                    return self.fail("a string is not closed");
+                }
             }
-            self.pos += stop;
-            if self.text[self.pos] == b'"' {
-                self.pos += 1;
-                break;
-            }
-            kind = Kind::EscapedString;
-            self.escape()?;
         }
+        self.pos = pos + 1;
         self.push(kind, start);
         Ok(())
     }
