@@ -128,6 +128,23 @@ mod tests {
         Doc::parse(Bytes::from(text.to_string())).expect("JSON")
     }
 
+    /// The rules above restate the format's definitions as they are now. A change to them has
+    /// to be brought here too: this test fails until it is (then its digest is updated).
+    #[test]
+    fn the_format_definitions_are_the_ones_restated_here() {
+        let schema: serde_json::Value = serde_json::from_str(
+            crate::embedded::schema_file("cassette.schema.json").expect("embedded"),
+        )
+        .expect("JSON");
+        let definitions = serde_json::to_string(&schema["$defs"]).expect("text");
+        assert_eq!(
+            xxhash_rust::xxh3::xxh3_64(definitions.as_bytes()),
+            11_137_375_033_939_692_373,
+            "schemas/cassette.schema.json's $defs changed: bring src/cassette/tape/frame.rs in \
+             step with them, then set this digest to the new one"
+        );
+    }
+
     /// Every interaction of the bundled cassettes takes the quick answer, which the engine
     /// agrees with.
     #[test]
