@@ -24,8 +24,6 @@ pub struct Keywords {
     first_match: u16,
     /// For each match state (from `first_match` on), the rules of the keywords ending there.
     rules_of: Vec<Vec<u16>>,
-    /// The bytes that leave the start state where it is (they begin no keyword).
-    idle: [bool; 256],
     /// How many rules there are.
     rules: usize,
 }
@@ -104,35 +102,25 @@ impl Keywords {
                 of
             })
             .collect();
-        let idle = std::array::from_fn(|byte| next[usize::from(class[byte])] == 0);
         Keywords {
             class,
             shift,
             next,
             first_match,
             rules_of,
-            idle,
             rules,
         }
     }
 
-    /// The rules whose keywords `text` holds, each once, in rule order. From the start state, a
-    /// run of bytes that begin no keyword is passed over without a step.
+    /// The rules whose keywords `text` holds, each once, in rule order: a table step a byte,
+    /// and one comparison for whether it reached a match state.
     pub fn candidates(&self, text: &[u8]) -> Vec<usize> {
         let mut found = vec![0u64; self.rules_of.len().div_ceil(64)];
         let mut rules = vec![0u64; self.rules.div_ceil(64)];
-        let (mut at, mut state) = (0, 0u16);
-        while at < text.len() {
-            if state == 0 {
-                while at < text.len() && self.idle[usize::from(text[at])] {
-                    at += 1;
-                }
-                let Some(&byte) = text.get(at) else { break };
-                state = self.step(state, byte);
-            } else {
-                state = self.step(state, text[at]);
-            }
-            at += 1;
+        let mut state = 0u16;
+        for &byte in text {
+            state = self.next
+                [(usize::from(state) << self.shift) | usize::from(self.class[usize::from(byte)])];
             if state < self.first_match {
                 continue;
             }
@@ -153,11 +141,6 @@ impl Keywords {
             }
         }
         candidates
-    }
-
-    #[inline]
-    fn step(&self, state: u16, byte: u8) -> u16 {
-        self.next[(usize::from(state) << self.shift) | usize::from(self.class[usize::from(byte)])]
     }
 }
 
