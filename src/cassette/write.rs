@@ -2,6 +2,12 @@
 //! DESIGN.md shows them, bodies under `json`, `text` or `base64`, and a final newline. The
 //! recorder appends each interaction exactly as it sits inside that text
 //! ([`Interaction::write_canonical`]), so a closed recording is canonical too.
+//!
+//! The text is serde_json's pretty layout, written by hand (`Members`): the recorder writes an
+//! interaction per exchange, and most of it is a JSON body read in place, which
+//! [`crate::json::NodeRef::write_pretty`] writes without serde. What is a `serde_json::Value`
+//! goes through serde_json with the same layout (`Pretty`). The `Serialize` impls give the same
+//! text through serde (`serde_json::to_string_pretty`), which the tests compare it with.
 
 use std::io::Write;
 
@@ -11,16 +17,38 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 
-use super::{Cassette, FORMAT_VERSION, Interaction, Recorded, Request, Response};
+use super::{Cassette, FORMAT_VERSION, Headers, Interaction, Recorded, Request, Response};
 use crate::body::Body;
 
 impl Cassette {
     /// The canonical text: pretty-printed with two spaces, stable key order, final newline.
     pub fn to_canonical_string(&self) -> String {
         let mut out = Vec::new();
-        write_pretty(&mut out, self, 0).expect("writing into memory cannot fail");
+        self.write_text(&mut out)
+            .expect("writing into memory cannot fail");
         out.push(b'\n');
         String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    fn write_text(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut map = Members::open(out, 0)?;
+        map.entry("tailtape", &FORMAT_VERSION)?;
+        map.entry("recorded", &self.recorded)?;
+        map.extra(&self.extra)?;
+        let (depth, out) = map.name("interactions")?;
+        match self.interactions.is_empty() {
+            true => out.write_all(b"[]")?,
+            false => {
+                out.write_all(b"[")?;
+                for (index, interaction) in self.interactions.iter().enumerate() {
+                    line(out, index == 0, depth + 1)?;
+                    interaction.write_object(out, depth + 1)?;
+                }
+                line(out, true, depth)?;
+                out.write_all(b"]")?;
+            }
+        }
+        map.close()
     }
 }
 
@@ -30,8 +58,175 @@ impl Interaction {
     /// is `out`'s.
     pub fn write_canonical<W: ?Sized + Write>(&self, out: &mut W) -> std::io::Result<()> {
         out.write_all(indentation(2))?;
-        write_pretty(out, self, 2)
+        self.write_object(out, 2)
     }
+
+    /// The interaction as an object `depth` levels deep, its first line unindented.
+    fn write_object<W: ?Sized + Write>(&self, out: &mut W, depth: usize) -> std::io::Result<()> {
+        let mut map = Members::open(out, depth)?;
+        let (depth, out) = map.name("request")?;
+        self.request.write_object(out, depth)?;
+        let (depth, out) = map.name("response")?;
+        self.response.write_object(out, depth)?;
+        map.extra(&self.extra)?;
+        map.close()
+    }
+}
+
+impl Request {
+    fn write_object<W: ?Sized + Write>(&self, out: &mut W, depth: usize) -> std::io::Result<()> {
+        let mut map = Members::open(out, depth)?;
+        map.string("method", &self.method)?;
+        map.string("path", &self.path)?;
+        if let Some(query) = &self.query {
+            map.string("query", query)?;
+        }
+        map.headers(&self.headers)?;
+        map.body(&self.body)?;
+        map.close()
+    }
+}
+
+impl Response {
+    fn write_object<W: ?Sized + Write>(&self, out: &mut W, depth: usize) -> std::io::Result<()> {
+        let mut map = Members::open(out, depth)?;
+        let (_, out) = map.name("status")?;
+        write_number(out, self.status)?;
+        map.headers(&self.headers)?;
+        map.body(&self.body)?;
+        map.close()
+    }
+}
+
+/// An object of the canonical text written member by member, in serde_json's pretty layout
+/// (two spaces a level), by hand: the recorder writes an interaction per exchange, and most of
+/// it is a JSON body read in place ([`crate::json::NodeRef::write_pretty`]); what is a
+/// `serde_json::Value` (a tree body, unknown fields) goes through serde_json's serializer with
+/// [`Pretty`].
+struct Members<'w, W: ?Sized> {
+    out: &'w mut W,
+    /// The depth of the members.
+    depth: usize,
+    empty: bool,
+}
+
+impl<'w, W: ?Sized + Write> Members<'w, W> {
+    /// Opens an object `depth` levels deep.
+    fn open(out: &'w mut W, depth: usize) -> std::io::Result<Self> {
+        out.write_all(b"{")?;
+        Ok(Members {
+            out,
+            depth: depth + 1,
+            empty: true,
+        })
+    }
+
+    /// Starts the member `name` (its line, its name and `: `): its value is for the caller to
+    /// write, at the depth returned.
+    fn name(&mut self, name: &str) -> std::io::Result<(usize, &mut W)> {
+        line(self.out, self.empty, self.depth)?;
+        self.empty = false;
+        write_string(self.out, name)?;
+        self.out.write_all(b": ")?;
+        Ok((self.depth, &mut *self.out))
+    }
+
+    fn entry(&mut self, name: &str, value: &impl Serialize) -> std::io::Result<()> {
+        let (depth, out) = self.name(name)?;
+        write_pretty(out, value, depth)
+    }
+
+    fn string(&mut self, name: &str, value: &str) -> std::io::Result<()> {
+        let (_, out) = self.name(name)?;
+        write_string(out, value)
+    }
+
+    fn extra(&mut self, extra: &Map<String, Value>) -> std::io::Result<()> {
+        extra
+            .iter()
+            .try_for_each(|(name, value)| self.entry(name, value))
+    }
+
+    /// The `headers` member, when there are any.
+    fn headers(&mut self, headers: &Headers) -> std::io::Result<()> {
+        if headers.is_empty() {
+            return Ok(());
+        }
+        let (depth, out) = self.name("headers")?;
+        let mut map = Members::open(out, depth)?;
+        for (name, value) in headers {
+            map.string(name, value)?;
+        }
+        map.close()
+    }
+
+    /// A message body under its key (`json`, `text` or `base64`), when there is one.
+    fn body(&mut self, body: &Body) -> std::io::Result<()> {
+        match body {
+            Body::Empty => Ok(()),
+            Body::Json(value) => self.entry("json", value),
+            Body::Doc(doc) => {
+                let (depth, out) = self.name("json")?;
+                doc.root().write_pretty(out, depth)
+            }
+            Body::Text(text) => self.string("text", text),
+            Body::Binary(bytes) => self.string("base64", &BASE64.encode(bytes)),
+        }
+    }
+
+    fn close(self) -> std::io::Result<()> {
+        if !self.empty {
+            line(self.out, true, self.depth - 1)?;
+        }
+        self.out.write_all(b"}")
+    }
+}
+
+/// A string as serde_json writes it: as it is between quotes when nothing in it needs an
+/// escape (a quote, a backslash, a control character), else through serde_json.
+fn write_string<W: ?Sized + Write>(out: &mut W, text: &str) -> std::io::Result<()> {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        serde_json::to_writer(out, text).map_err(std::io::Error::from)
+    }
+}
+
+/// A status code's digits.
+fn write_number<W: ?Sized + Write>(out: &mut W, number: u16) -> std::io::Result<()> {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut left = number;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (left % 10) as u8;
+        left /= 10;
+        if left == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[at..])
+}
+
+/// Starts a line `depth` levels deep, after a comma unless it is the `first` of its container:
+/// in one write (the comma, the line break and the spaces) up to [`LEVELS`] levels.
+fn line<W: ?Sized + Write>(out: &mut W, first: bool, depth: usize) -> std::io::Result<()> {
+    const BREAK: &[u8; 2 + 2 * LEVELS] = &{
+        let mut bytes = [b' '; 2 + 2 * LEVELS];
+        bytes[0] = b',';
+        bytes[1] = b'\n';
+        bytes
+    };
+    let levels = depth.min(LEVELS);
+    out.write_all(&BREAK[usize::from(first)..2 + 2 * levels])?;
+    let mut left = depth - levels;
+    while left > 0 {
+        out.write_all(indentation(left))?;
+        left -= left.min(LEVELS);
+    }
+    Ok(())
 }
 
 fn write_pretty<W: ?Sized + Write>(
@@ -49,8 +244,7 @@ fn write_pretty<W: ?Sized + Write>(
 }
 
 /// serde_json's pretty layout (two spaces a level) from a given depth, each indentation
-/// written at once rather than a level at a time: the recorder writes an interaction per
-/// exchange, and this is most of the writing.
+/// written at once rather than a level at a time, for the values written through serde.
 struct Pretty {
     depth: usize,
     has_value: bool,
@@ -246,6 +440,49 @@ mod tests {
         }
         deep.interactions[0].response.body = Body::Json(nested);
         all.push(deep);
+        // Strings that need escapes, text and binary bodies, fields the format does not know,
+        // a cassette with no interaction.
+        let mut odd = all[0].clone();
+        let interaction = &mut odd.interactions[0];
+        interaction.request.query = Some("q=\"a\\b\"&t=\u{1}\t".into());
+        interaction
+            .request
+            .headers
+            .insert("x-odd\"".into(), "é \u{7f} \n".into());
+        interaction.request.body = Body::Text("line\n\"quoted\" \u{2028}".into());
+        interaction.response.body = Body::Binary(vec![0, 159, 146, 150]);
+        interaction
+            .extra
+            .insert("note".into(), serde_json::json!({"x": [1, {}], "y": []}));
+        odd.extra
+            .insert("top".into(), serde_json::json!([{"a": 1.5}]));
+        all.push(odd);
+        let mut none = all[0].clone();
+        none.interactions.clear();
+        all.push(none);
+        // The same with every JSON body read in place, as the recorder holds one.
+        let docs: Vec<Cassette> = all
+            .iter()
+            .map(|cassette| {
+                let mut cassette = cassette.clone();
+                for interaction in &mut cassette.interactions {
+                    for body in [
+                        &mut interaction.request.body,
+                        &mut interaction.response.body,
+                    ] {
+                        if let Body::Json(value) = body {
+                            let text = serde_json::to_vec(value).unwrap();
+                            // (All but the body nested deeper than a document may be.)
+                            if let doc @ Body::Doc(_) = Body::from_wire(text.into()) {
+                                *body = doc;
+                            }
+                        }
+                    }
+                }
+                cassette
+            })
+            .collect();
+        all.extend(docs);
         all
     }
 

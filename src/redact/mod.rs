@@ -16,6 +16,7 @@
 //! scanned in pieces and generated again for writing, never held whole (`streamed.rs`).
 
 mod fields;
+mod keywords;
 mod named;
 mod readings;
 pub mod rules;
