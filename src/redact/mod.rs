@@ -16,7 +16,6 @@
 //! scanned in pieces and generated again for writing, never held whole (`streamed.rs`).
 
 mod fields;
-mod keywords;
 mod named;
 mod readings;
 pub mod rules;

@@ -2,21 +2,22 @@
 //! data: gitleaks' default rule set, written into `gitleaks-rules.json` by
 //! `scripts/update-secret-rules` (gitleaks' version and its MIT licence beside it). Each rule's
 //! keywords are a prefilter: one case-insensitive Aho-Corasick pass over a text (all the rules'
-//! keywords in one automaton, `keywords.rs`) says which rules could match it, and only those run
-//! their regex, compiled the first time it is needed. The regexes are compiled as Go reads them:
-//! ASCII `\w`, `\d`, `\s` and `\b` (Unicode classes would also make some of them take millions of
-//! instructions to compile), over bytes. A Go regex that the regex crate does not accept is
-//! skipped; a unit test pins how many compile. As in gitleaks, a match counts only when its secret
-//! (the rule's secret group, else the first group that matched, else the whole match) has more
-//! Shannon entropy than the rule asks.
+//! keywords in one automaton) says which rules could match it, and only those run their regex,
+//! compiled the first time it is needed. The regexes are compiled as Go reads them: ASCII `\w`,
+//! `\d`, `\s` and `\b` (Unicode classes would also make some of them take millions of instructions
+//! to compile), over bytes. A Go regex that the regex crate does not accept is skipped; a unit test
+//! pins how many compile. As in gitleaks, a match counts only when its secret (the rule's secret
+//! group, else the first group that matched, else the whole match) has more Shannon entropy than
+//! the rule asks.
 
 use std::ops::Range;
 use std::sync::{LazyLock, OnceLock};
 
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, StartKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
-
-use super::keywords::Keywords;
 
 const RULES_JSON: &str = include_str!("gitleaks-rules.json");
 
@@ -74,8 +75,13 @@ pub struct Rules {
     /// The gitleaks version the rules come from.
     pub version: String,
     rules: Vec<Rule>,
-    /// Every keyword, case-insensitive, in one automaton.
-    keywords: Keywords,
+    /// Every keyword, case-insensitive, as a DFA walked by hand ([`Rules::candidates`]).
+    keywords: DFA,
+    start: StateID,
+    /// The bytes that leave the automaton in its start state (they begin no keyword).
+    idle: [bool; 256],
+    /// For each keyword, the rules it belongs to.
+    owners: Vec<Vec<usize>>,
 }
 
 /// A secret a rule found: where it is in the text (in bytes: it may cut a character that the
@@ -116,17 +122,75 @@ impl Rules {
                 regex: OnceLock::new(),
             });
         }
-        let keywords = Keywords::new(&keywords, &owners, rules.len());
+        let keywords = DFA::builder()
+            .ascii_case_insensitive(true)
+            .start_kind(StartKind::Unanchored)
+            .build(&keywords)
+            .expect("keywords build an automaton");
+        let start = keywords
+            .start_state(Anchored::No)
+            .expect("the automaton is unanchored");
+        let idle = std::array::from_fn(|byte| {
+            keywords.next_state(Anchored::No, start, byte as u8) == start
+        });
         Rules {
             version: file.version,
             rules,
             keywords,
+            start,
+            idle,
+            owners,
         }
+    }
+
+    /// The rules whose keywords `text` holds, each once, in rule order: one walk of the
+    /// keywords' automaton over the text, a byte a step, each state naming every keyword that
+    /// ends there (overlapping ones too); a keyword found again (`ey` is in every `key`) costs a
+    /// bit test. From the start state, a run of bytes that begin no keyword is passed over
+    /// without a step.
+    fn candidates(&self, text: &str) -> Vec<usize> {
+        let mut seen = vec![0u64; self.owners.len().div_ceil(64)];
+        let mut rules = vec![0u64; self.rules.len().div_ceil(64)];
+        let dfa = &self.keywords;
+        let (bytes, mut at, mut state) = (text.as_bytes(), 0, self.start);
+        while at < bytes.len() {
+            if state == self.start {
+                while at < bytes.len() && self.idle[usize::from(bytes[at])] {
+                    at += 1;
+                }
+                let Some(&byte) = bytes.get(at) else { break };
+                state = dfa.next_state(Anchored::No, state, byte);
+            } else {
+                state = dfa.next_state(Anchored::No, state, bytes[at]);
+            }
+            at += 1;
+            if !dfa.is_match(state) {
+                continue;
+            }
+            for index in 0..dfa.match_len(state) {
+                let keyword = dfa.match_pattern(state, index).as_usize();
+                let (word, bit) = (keyword / 64, 1u64 << (keyword % 64));
+                if seen[word] & bit == 0 {
+                    seen[word] |= bit;
+                    for &rule in &self.owners[keyword] {
+                        rules[rule / 64] |= 1 << (rule % 64);
+                    }
+                }
+            }
+        }
+        let mut candidates = Vec::new();
+        for (word, mut bits) in rules.into_iter().enumerate() {
+            while bits != 0 {
+                candidates.push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        candidates
     }
 
     /// Appends every secret the rules find in `text` to `out`.
     pub fn find(&'static self, text: &str, out: &mut Vec<Found>) {
-        for index in self.keywords.candidates(text.as_bytes()) {
+        for index in self.candidates(text) {
             let rule = &self.rules[index];
             let Some(regex) = rule.regex() else { continue };
             for captures in regex.captures_iter(text.as_bytes()) {
@@ -218,50 +282,6 @@ mod tests {
     fn ordinary_api_text_is_not_a_secret() {
         let device = r#"{"nodeKey": "nodekey:01234567890abcdef01234567890abcdef01234567890abcdef0123456789ab", "keyExpiryDisabled": false, "id": "n5SUKe8CNTRL", "name": "laptop.example.ts.net"}"#;
         assert_eq!(rules_in(device), Vec::<&str>::new());
-    }
-
-    /// The keyword walk picks the rules aho-corasick's own overlapping search says, on the real
-    /// rule set: over the bundled cassettes, and over text thick with keywords in both cases.
-    #[test]
-    fn candidates_are_the_rules_whose_keywords_occur() {
-        let file: File = serde_json::from_str(RULES_JSON).unwrap();
-        let used: Vec<Raw> = file
-            .rules
-            .into_iter()
-            .filter(|raw| !NOT_USED.contains(&raw.id.as_str()))
-            .collect();
-        let keywords: Vec<String> = used.iter().flat_map(|raw| raw.keywords.clone()).collect();
-        let owner: Vec<usize> = (0..used.len())
-            .flat_map(|rule| std::iter::repeat_n(rule, used[rule].keywords.len()))
-            .collect();
-        let reference = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&keywords)
-            .unwrap();
-        let mut texts: Vec<String> = std::fs::read_dir("cassettes")
-            .unwrap()
-            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-            .collect();
-        let mut soup = keywords.join(" ");
-        texts.push(soup.clone());
-        soup.make_ascii_uppercase();
-        texts.push(soup.replace(' ', ""));
-        texts.push(
-            keywords
-                .iter()
-                .map(|k| &k[1..])
-                .collect::<Vec<_>>()
-                .join("x"),
-        );
-        for text in texts {
-            let mut expected: Vec<usize> = reference
-                .find_overlapping_iter(&text)
-                .map(|m| owner[m.pattern().as_usize()])
-                .collect();
-            expected.sort_unstable();
-            expected.dedup();
-            assert_eq!(RULES.keywords.candidates(text.as_bytes()), expected);
-        }
     }
 
     #[test]
