@@ -3,7 +3,8 @@
 //! [`Replay`] holds everything a request needs and decides every answer, with no I/O: the
 //! contract (requests are validated as they arrive, recorded responses once at start), the
 //! [`Matcher`] over the recorded requests (`memo.rs` remembers both for a repeated bodiless
-//! request), the answers prepared as bytes at start, and the
+//! request; `asked.rs` lets both read a bodiless request as hyper gave it), the answers
+//! prepared as bytes at start (lent to the server, not copied, per answer), and the
 //! journals, one per session (`session.rs`: a `tailtape-session` header names one; `journal.rs`
 //! keeps each, all within one budget; `reports.rs` reads them out). `server.rs` serves it
 //! through `http.rs` and adds the `/__tailtape/` endpoints; `handle.rs` runs a server
@@ -14,6 +15,7 @@
 //! common retry policies (go-retryablehttp retries 5xx except 501), and does not set off the
 //! Python client's 404 fallback from `fields=all` to `fields=default`.
 
+mod asked;
 mod command;
 mod handle;
 mod journal;
@@ -29,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::http::Reply;
 pub use crate::http::{Answer, MAX_BODY};
 pub use command::command;
 pub use handle::ReplayServer;
@@ -42,9 +45,10 @@ use crate::finding::{Finding, Issue, Level};
 use crate::matching::Matcher;
 use crate::report::{InteractionRef, Unmatched};
 use crate::schema::Contract;
+use asked::Asked;
 use journal::{Use, clip};
 use memo::{Memo, Worked};
-use session::Sessions;
+use session::{Sessions, session_named};
 
 /// Why a replay could not start: bad schemas or a bad cassette.
 #[derive(Debug, thiserror::Error)]
@@ -245,53 +249,68 @@ impl Replay {
     /// A `HEAD` with no recorded `HEAD` to match gets the answer the same `GET` would get next
     /// (status, headers, the length of its body), without its body and without using it up.
     pub fn answer(&self, request: &Request) -> Answer {
-        let session = match session_of(&request.headers) {
+        self.reply(request).into_answer()
+    }
+
+    /// [`Replay::answer`], lending the recorded answer instead of copying it, for a request
+    /// read in place (`asked.rs`).
+    fn reply<'r>(&'r self, request: &(impl Asked + ?Sized)) -> Reply<'r> {
+        let named = request.header(&session::SESSION_NAME);
+        let session = match session_named(named.as_deref()) {
             Ok(session) => session,
-            Err(err) => return self.refused(request, err),
+            Err(err) => return Reply::Own(self.refused(&request.request(), err)),
         };
-        if request.method.eq_ignore_ascii_case("HEAD")
-            && self.matcher.find(self.contract.table(), request).is_none()
-        {
-            let get = Request {
-                method: "GET".into(),
-                ..request.clone()
-            };
-            return head_of(self.answer_with(&get, session, Use::Peek));
+        if request.method().eq_ignore_ascii_case("HEAD") {
+            let whole = request.request();
+            if self.matcher.find(self.contract.table(), &whole).is_none() {
+                let get = Request {
+                    method: "GET".into(),
+                    ..whole.into_owned()
+                };
+                let answer = self.answer_with(&get, session, Use::Peek).into_answer();
+                return Reply::Own(head_of(answer));
+            }
         }
         self.answer_with(request, session, Use::Advance)
     }
 
-    fn answer_with(&self, request: &Request, session: Option<&str>, using: Use) -> Answer {
-        let authorization = request.headers.get("authorization");
+    fn answer_with<'r>(
+        &'r self,
+        request: &(impl Asked + ?Sized),
+        session: Option<&str>,
+        using: Use,
+    ) -> Reply<'r> {
+        let authorization = request.header(&hyper::header::AUTHORIZATION);
         if authorization.is_none_or(|value| value.trim().is_empty())
             && self
                 .contract
                 .table()
-                .requires_auth(&request.method, &request.path)
+                .requires_auth(request.method(), request.path())
         {
-            return Answer::json(
+            return Reply::Own(Answer::json(
                 401,
                 json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
-            );
+            ));
         }
         let Worked { issues, found } = self.memo.get(request).unwrap_or_else(|| {
+            let request = request.request();
             let mut issues = Vec::new();
-            let operation = self.contract.check_request(request, &mut issues);
-            let found = self.matcher.find_match(operation, request);
+            let operation = self.contract.check_request(&request, &mut issues);
+            let found = self.matcher.find_match(operation, &request);
             let worked = Worked { issues, found };
-            self.memo.keep(request, operation, &worked);
+            self.memo.keep(&request, operation, &worked);
             worked
         });
         let invalid = issues.iter().any(|i| i.level == Level::Error);
         // The request line (with any key masked) only for findings, and before the lock.
-        let line = (!issues.is_empty()).then(|| clip(request.to_string(), TEXT_KEPT));
+        let line = (!issues.is_empty()).then(|| clip(request.request().to_string(), TEXT_KEPT));
 
         let mut sessions = self.lock();
         let (journal, budget) = match sessions.open(session) {
             Ok(opened) => opened,
             Err(err) => {
                 drop(sessions);
-                return self.refused(request, err);
+                return Reply::Own(self.refused(&request.request(), err));
             }
         };
         journal.requests += 1;
@@ -318,13 +337,14 @@ impl Replay {
                 "findings": findings,
             });
             journal.add_findings(budget, findings, line);
-            return Answer::json(400, body);
+            return Reply::Own(Answer::json(400, body));
         }
         journal.add_findings(budget, findings, line);
 
         let Some(found) = found else {
             drop(sessions);
-            return self.unmatched(request, session, "no recorded request matches".into());
+            let reason = "no recorded request matches".into();
+            return Reply::Own(self.unmatched(&request.request(), session, reason));
         };
         let indices = self.matcher.sequence(found.sequence);
         match journal.next_answer(found.sequence, indices, self.options.strict, using) {
@@ -334,7 +354,7 @@ impl Replay {
                 if !used.is_empty() {
                     crate::log::info(format!(
                         "{} matched {} ({} #{}) by equivalence: {}",
-                        in_session(&clip(request.to_string(), TEXT_KEPT), session),
+                        in_session(&clip(request.request().to_string(), TEXT_KEPT), session),
                         recorded.request_line,
                         recorded.cassette,
                         recorded.index,
@@ -344,13 +364,13 @@ impl Replay {
                 } else if crate::log::debugging() {
                     crate::log::debug(format!(
                         "{}: answered from {} #{} ({})",
-                        in_session(&request.to_string(), session),
+                        in_session(&request.request().to_string(), session),
                         recorded.cassette,
                         recorded.index,
                         recorded.answer.status
                     ));
                 }
-                recorded.answer.clone()
+                Reply::Lent(&recorded.answer)
             }
             None => {
                 drop(sessions);
@@ -358,7 +378,7 @@ impl Replay {
                     "all {} recorded answers were used (--strict)",
                     indices.len()
                 );
-                self.unmatched(request, session, reason)
+                Reply::Own(self.unmatched(&request.request(), session, reason))
             }
         }
     }
