@@ -11,9 +11,11 @@
 //! of its own). HTTP/2 connections are also pinged every idle timeout, so a dead peer is noticed.
 //! An answer may be [cut](Cut) on purpose (fault plans); `wire.rs` puts answers on the wire.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -30,7 +32,7 @@ use tokio::sync::{oneshot, watch};
 use crate::body::Body;
 use crate::cassette::{Headers, Request};
 pub use crate::wire::Cut;
-use crate::wire::{Connection, CutOnPurpose, to_response};
+use crate::wire::{Connection, CutOnPurpose, Wire, to_response};
 
 /// The largest request body a server reads (16 MiB); larger ones get 413.
 pub const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -79,9 +81,43 @@ impl Answer {
     }
 }
 
+/// A handler's answer: one it made, or one it keeps (a recorded answer) lent for as long as the
+/// response is built, so that answering copies none of it (`wire.rs` keeps the headers of lent
+/// answers ready in hyper's form).
+#[derive(Debug)]
+pub enum Reply<'a> {
+    Own(Answer),
+    Lent(&'a Answer),
+}
+
+impl Reply<'_> {
+    pub fn answer(&self) -> &Answer {
+        match self {
+            Reply::Own(answer) => answer,
+            Reply::Lent(answer) => answer,
+        }
+    }
+
+    /// The answer as the handler's own (a lent one copied).
+    pub fn into_answer(self) -> Answer {
+        match self {
+            Reply::Own(answer) => answer,
+            Reply::Lent(answer) => answer.clone(),
+        }
+    }
+}
+
 /// What a server does with each request.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: hyper::Request<Incoming>) -> impl Future<Output = Answer> + Send;
+
+    /// The answer to `request` at once, without waiting on anything, if the handler can give it
+    /// so (and perhaps lend it); `None` leaves the request to [`Handler::handle`]. Answered at
+    /// once, a request costs no future of its own.
+    fn answer_now(&self, request: &hyper::Request<Incoming>) -> Option<Reply<'_>> {
+        let _ = request;
+        None
+    }
 
     /// Completes once work the handler carries on beyond its requests is done (the recorder
     /// finishing exchanges whose clients left); awaited on shutdown, after in-flight requests.
@@ -130,6 +166,10 @@ pub async fn serve<H: Handler>(
                 let stream = Connection::new(stream);
                 let reset = stream.reset_flag();
                 let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+                    if let Some(reply) = handler.answer_now(&request) {
+                        watched.answered();
+                        return Served::Ready(Some(respond(reply, &reset)));
+                    }
                     let handler = Arc::clone(&handler);
                     let activity = Arc::clone(&watched);
                     let reset = Arc::clone(&reset);
@@ -137,16 +177,12 @@ pub async fn serve<H: Handler>(
                     if !hyper::body::Body::is_end_stream(request.body()) {
                         request.extensions_mut().insert(timeouts);
                     }
-                    async move {
+                    Served::Pending(Box::pin(async move {
                         activity.begin();
                         let answer = handler.handle(request).await;
                         activity.end();
-                        if answer.cut_of() == Some(Cut::Reset) {
-                            reset.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return Err(CutOnPurpose);
-                        }
-                        Ok(to_response(answer))
-                    }
+                        respond(Reply::Own(answer), &reset)
+                    }))
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 tokio::spawn(drive(connection, activity, timeouts, stopping.clone()));
@@ -158,6 +194,44 @@ pub async fn serve<H: Handler>(
     let _ = stop.send(());
     let _ = tokio::time::timeout(DRAIN, stop.closed()).await;
     handler.drained().await;
+}
+
+/// The response to `reply`, or the error by which hyper resets the connection when the answer
+/// says so (a fault plan's `reset`).
+fn respond(reply: Reply<'_>, reset: &AtomicBool) -> Result<hyper::Response<Wire>, CutOnPurpose> {
+    if reply.answer().cut_of() == Some(Cut::Reset) {
+        reset.store(true, std::sync::atomic::Ordering::Relaxed);
+        return Err(CutOnPurpose);
+    }
+    Ok(to_response(reply))
+}
+
+/// The future of one request: answered at once ([`Handler::answer_now`]), or being answered
+/// (on the heap, so that the future hyper keeps per request stays small).
+enum Served<F> {
+    Ready(Option<Result<hyper::Response<Wire>, CutOnPurpose>>),
+    Pending(std::pin::Pin<Box<F>>),
+}
+
+impl<F> Future for Served<F>
+where
+    F: Future<Output = Result<hyper::Response<Wire>, CutOnPurpose>>,
+{
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        match self.get_mut() {
+            Served::Ready(ready) => std::task::Poll::Ready(
+                ready
+                    .take()
+                    .expect("a request's future polled after it ended"),
+            ),
+            Served::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
 }
 
 /// Runs one connection to its end, shutting it down gracefully (in-flight requests finish) when
@@ -258,6 +332,13 @@ impl Activity {
     fn end(&self) {
         let mut state = self.lock();
         state.in_flight -= 1;
+        state.since = Instant::now();
+    }
+
+    /// A request begun and ended at once.
+    fn answered(&self) {
+        let mut state = self.lock();
+        state.served = true;
         state.since = Instant::now();
     }
 
@@ -365,16 +446,51 @@ pub async fn read_raw(
 /// A request head and body as a cassette request: lower-case header names, repeated headers
 /// joined with ", ", the body classified (JSON, text or bytes).
 pub fn to_request(parts: &hyper::http::request::Parts, bytes: &[u8]) -> Request {
+    request_of(&parts.method, &parts.uri, &parts.headers, bytes)
+}
+
+/// A bodiless request's head as a cassette request, as [`to_request`] gives it (empty body).
+pub fn head_request<B>(request: &hyper::Request<B>) -> Request {
+    request_of(request.method(), request.uri(), request.headers(), &[])
+}
+
+fn request_of(
+    method: &hyper::Method,
+    uri: &hyper::Uri,
+    headers: &hyper::HeaderMap,
+    bytes: &[u8],
+) -> Request {
     Request {
-        method: parts.method.as_str().to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts
-            .uri
-            .query()
-            .filter(|q| !q.is_empty())
-            .map(str::to_string),
-        headers: to_headers(&parts.headers),
+        method: method.as_str().to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().filter(|q| !q.is_empty()).map(str::to_string),
+        headers: to_headers(headers),
         body: Body::from_bytes(bytes),
+    }
+}
+
+/// The value of header `name` as [`to_headers`] gives it, read in place: borrowed unless the
+/// header is repeated (joined with ", ") or not visible ASCII (decoded lossily).
+pub fn header_text<'m>(
+    map: &'m hyper::HeaderMap,
+    name: &hyper::header::HeaderName,
+) -> Option<Cow<'m, str>> {
+    let mut values = map.get_all(name).iter();
+    let mut joined = text_of(values.next()?);
+    for value in values {
+        let joined = joined.to_mut();
+        joined.push_str(", ");
+        joined.push_str(&text_of(value));
+    }
+    Some(joined)
+}
+
+/// A header value as text: almost every value is visible ASCII; only the others go through
+/// the lossy decoding.
+fn text_of(value: &hyper::header::HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
     }
 }
 
@@ -382,11 +498,7 @@ pub fn to_request(parts: &hyper::http::request::Parts, bytes: &[u8]) -> Request 
 pub fn to_headers(map: &hyper::HeaderMap) -> Headers {
     let mut headers = Headers::new();
     for (name, value) in map {
-        // Almost every value is visible ASCII; only the others go through the lossy decoding.
-        let value = match value.to_str() {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(value.as_bytes()),
-        };
+        let value = text_of(value);
         headers
             .entry(name.as_str().to_string())
             .and_modify(|joined: &mut String| {

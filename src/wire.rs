@@ -2,8 +2,10 @@
 //! purpose (fault plans, `faults/`): the connection reset before anything is sent (hyper drops
 //! the connection when the service fails, and the socket closes with `SO_LINGER` 0, so the
 //! client sees a TCP reset), or the body stopped after some bytes (the body stream fails, and
-//! hyper aborts the connection short of the `content-length` it sent).
+//! hyper aborts the connection short of the `content-length` it sent). A lent answer's headers
+//! (a recorded answer, [`Reply::Lent`]) are made into hyper's form once and copied after.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,11 +15,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::HeaderMap;
 use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::http::Answer;
+use crate::http::{Answer, Reply};
+use crate::matching::Cheap;
 
 /// How an answer leaves the server when it is not sent whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +62,16 @@ impl Answer {
     }
 }
 
-pub(crate) fn to_response(answer: Answer) -> hyper::Response<Wire> {
+pub(crate) fn to_response(reply: Reply<'_>) -> hyper::Response<Wire> {
+    let answer = match reply {
+        Reply::Lent(answer) if answer.cut_of().is_none() => {
+            let mut response = hyper::Response::new(Wire::Whole(Full::new(answer.body.clone())));
+            *response.status_mut() = status_of(answer.status);
+            *response.headers_mut() = prepared(&answer.headers);
+            return response;
+        }
+        reply => reply.into_answer(),
+    };
     let cut = answer.cut_of();
     let whole = answer.body.len();
     let body = match cut {
@@ -69,8 +82,7 @@ pub(crate) fn to_response(answer: Answer) -> hyper::Response<Wire> {
         _ => Wire::Whole(Full::new(answer.body)),
     };
     let mut response = hyper::Response::new(body);
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(answer.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    *response.status_mut() = status_of(answer.status);
     for (name, value) in answer.headers {
         if cut.is_some() && name.eq_ignore_ascii_case("content-length") {
             continue;
@@ -85,6 +97,49 @@ pub(crate) fn to_response(answer: Answer) -> hyper::Response<Wire> {
             .insert(CONTENT_LENGTH, HeaderValue::from(whole));
     }
     response
+}
+
+fn status_of(status: u16) -> hyper::StatusCode {
+    hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY)
+}
+
+/// How many lent answers' headers each thread keeps ready; past that it starts over.
+const PREPARED_KEPT: usize = 256;
+
+/// Lent answers' headers in hyper's form, by the address of the answer's list, each with the
+/// list it was made from: a list at an address seen before is used only if it is the same.
+type Prepared = Cheap<usize, (Vec<(String, String)>, HeaderMap)>;
+
+thread_local! {
+    static PREPARED: RefCell<Prepared> = RefCell::default();
+}
+
+/// `headers` as hyper's map (entries hyper cannot send left out, as for answers of its own),
+/// made once per list and copied after.
+fn prepared(headers: &Vec<(String, String)>) -> HeaderMap {
+    let key = headers.as_ptr() as usize;
+    PREPARED.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some((source, map)) = kept.get(&key)
+            && source == headers
+        {
+            return map.clone();
+        }
+        let mut map = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                map.append(name, value);
+            }
+        }
+        if kept.len() >= PREPARED_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, (headers.clone(), map.clone()));
+        map
+    })
 }
 
 /// The error by which an answer is [cut](Cut): hyper aborts the connection on it.

@@ -101,6 +101,73 @@ fn replay_closes_a_connection_whose_request_head_never_completes() {
     drop(server);
 }
 
+/// On HTTP/1.1 the next request's head must arrive within the header timeout of the last
+/// answer, however long the idle timeout.
+#[test]
+fn replay_closes_a_kept_alive_connection_whose_next_head_never_completes() {
+    let (server, addr) =
+        common::start(&["replay", "--header-timeout", "1", "--idle-timeout", "30"]);
+    let mut conn = one_kept_alive_request(addr, "/api/v2/tailnet/-/dns/searchpaths");
+    conn.write_all(b"GET /api/v2/tailnet/-/dns/searchpaths HTTP/1.1\r\nhost: t\r\n")
+        .unwrap();
+
+    let (closed, read) = wait_for_close(&mut conn, Duration::from_secs(5));
+
+    let closed = closed.expect("the connection with half a second head was closed");
+    assert!(closed >= Duration::from_millis(800), "{closed:?}");
+    assert!(read.is_empty(), "{}", String::from_utf8_lossy(&read));
+    drop(server);
+}
+
+/// HTTP/2 with prior knowledge (as h2c clients speak it) is served too, recorded headers and
+/// all; between requests an HTTP/2 connection is held for the idle timeout, not the header one.
+#[test]
+fn replay_serves_http2_and_closes_it_after_the_idle_timeout() {
+    use http_body_util::BodyExt;
+
+    let (server, addr) = common::start(&["replay", "--header-timeout", "1", "--idle-timeout", "3"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut send, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        let closed = tokio::spawn(async move {
+            let _ = connection.await;
+            Instant::now()
+        });
+        for _ in 0..2 {
+            let request =
+                hyper::Request::get(format!("http://{addr}/api/v2/tailnet/-/dns/searchpaths"))
+                    .header("authorization", "Bearer x")
+                    .body(http_body_util::Empty::<bytes::Bytes>::new())
+                    .unwrap();
+            let answer = send.send_request(request).await.unwrap();
+            assert_eq!(answer.status(), 200);
+            assert_eq!(answer.version(), hyper::Version::HTTP_2);
+            assert_eq!(answer.headers()["content-type"], "application/json");
+            let body = answer.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.starts_with(br#"{"searchPaths":["#), "{body:?}");
+        }
+        let answered = Instant::now();
+
+        let closed = tokio::time::timeout(Duration::from_secs(10), closed)
+            .await
+            .expect("the idle HTTP/2 connection was closed")
+            .unwrap();
+
+        let quiet = closed - answered;
+        assert!(quiet >= Duration::from_millis(2500), "{quiet:?}");
+    });
+    drop(server);
+}
+
 #[test]
 fn record_closes_idle_and_half_sent_connections_too() {
     let upstream = common::TestUpstream::start(None, |_, _, _| {

@@ -32,7 +32,7 @@ pub use account::{Account, AccountSummary, HITS_LISTED, Hit, RuleAccount};
 pub use plan::{PlanError, load, parse};
 
 use crate::cli::FaultArgs;
-use crate::http::{Answer, Cut, Handler, to_headers};
+use crate::http::{Answer, Cut, Handler, Reply, to_headers};
 use crate::replay::session_of;
 use crate::routes::{Lookup, OperationTable};
 use account::{Scope, Seen};
@@ -466,6 +466,17 @@ impl<H: Handler> Handler for Faults<H> {
                 answer
             }
         }
+    }
+
+    /// With no plan and no latency, what the wrapped handler answers at once.
+    fn answer_now(&self, request: &hyper::Request<Incoming>) -> Option<Reply<'_>> {
+        if self.latency.is_some()
+            || request.uri().path().starts_with("/__tailtape/")
+            || self.lock().has_plans()
+        {
+            return None;
+        }
+        self.inner.answer_now(request)
     }
 
     fn drained(&self) -> impl std::future::Future<Output = ()> + Send {

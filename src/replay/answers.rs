@@ -18,7 +18,7 @@ use std::os::unix::fs::FileExt;
 use bytes::Bytes;
 
 use crate::body::Body;
-use crate::http::Answer;
+use crate::http::{Answer, Reply};
 
 /// How many bytes of answers (bodies, headers, request lines) stay in memory by default; the
 /// rest go to the temporary file. Far above the bundled cassettes (39 KB of bodies in all),
@@ -162,12 +162,12 @@ impl Answers {
     }
 
     /// Answer `index`, as it was pushed.
-    pub fn get(&self, index: usize) -> io::Result<Answer> {
+    pub fn get(&self, index: usize) -> io::Result<Reply<'_>> {
         match self.slots[index] {
-            Slot::Memory(i) => Ok(self.kept[i as usize].answer.clone()),
+            Slot::Memory(i) => Ok(Reply::Lent(&self.kept[i as usize].answer)),
             Slot::File { at, line, answer } => {
                 let record = self.read(at + u64::from(line), answer as usize)?;
-                decode(Bytes::from(record))
+                decode(Bytes::from(record)).map(Reply::Own)
             }
         }
     }
@@ -360,11 +360,11 @@ mod tests {
         let bytes = answers.bytes();
         assert!(bytes.in_memory.0 >= 1 && bytes.in_file.0 >= 40, "{bytes:?}");
         for n in 0..50 {
-            assert!(same(&answers.get(n).unwrap(), &answer(n)), "{n}");
+            assert!(same(answers.get(n).unwrap().answer(), &answer(n)), "{n}");
         }
         answers.finish();
         for n in (0..50).rev() {
-            assert!(same(&answers.get(n).unwrap(), &answer(n)), "{n}");
+            assert!(same(answers.get(n).unwrap().answer(), &answer(n)), "{n}");
             assert_eq!(answers.line(n).unwrap(), format!("GET /{n}"));
         }
     }

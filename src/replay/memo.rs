@@ -5,13 +5,18 @@
 //! (an OAuth token request, whose match reads Basic credentials). So a request repeating
 //! those of one seen before, on an operation that takes a key or none documented, gets the
 //! same findings and the same match from here, as strictly as if it were checked again, for
-//! the price of a hash and a comparison. Requests with a body are always worked out afresh.
+//! the price of a hash and a comparison, read from the request as it arrived (`asked.rs`).
+//! Requests with a body are always worked out afresh.
 //! At most [`KEPT`] are remembered; past that the memo starts over.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
+
+use hyper::header::HeaderName;
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use super::asked::Asked;
 use crate::cassette::Request;
 use crate::finding::Issue;
 use crate::matching::{Cheap, Match};
@@ -31,10 +36,17 @@ pub struct Worked {
 }
 
 pub struct Memo {
-    /// Every header name some operation varies on, in one order.
-    vary: Vec<String>,
+    /// Every header name some operation varies on, in one order; `None` (nothing is
+    /// remembered) if there are more than [`VARY_MAX`] or one is no header name.
+    vary: Option<Vec<HeaderName>>,
     kept: Mutex<Kept>,
 }
+
+/// The most header names the memo compares requests by (the operations vary on two).
+const VARY_MAX: usize = 8;
+
+/// A request's values of the memo's header names, in their order.
+type Values<'r> = [Option<Cow<'r, str>>; VARY_MAX];
 
 /// Remembered requests by the hash of what they are compared by.
 type Kept = Cheap<u64, Entry>;
@@ -50,13 +62,14 @@ struct Entry {
 
 impl Memo {
     pub fn new(table: &OperationTable) -> Memo {
-        let mut vary: Vec<String> = table
-            .operations()
-            .iter()
-            .flat_map(|op| op.vary.iter().cloned())
-            .collect();
+        let mut vary: Vec<&String> = table.operations().iter().flat_map(|op| &op.vary).collect();
         vary.sort();
         vary.dedup();
+        let vary = vary
+            .into_iter()
+            .map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect::<Option<Vec<HeaderName>>>()
+            .filter(|names| names.len() <= VARY_MAX);
         Memo {
             vary,
             kept: Mutex::new(Kept::default()),
@@ -64,20 +77,22 @@ impl Memo {
     }
 
     /// What `request` gave when it was seen before, if it was and is bodiless.
-    pub fn get(&self, request: &Request) -> Option<Worked> {
-        if !request.body.is_empty() {
+    pub fn get(&self, request: &(impl Asked + ?Sized)) -> Option<Worked> {
+        if !request.bodiless() {
             return None;
         }
+        let (names, values) = self.values(request)?;
+        let values = &values[..names.len()];
+        let key = self.key(request, values);
         let kept = self.lock();
-        let entry = kept.get(&self.key(request))?;
-        let same = entry.method == request.method
-            && entry.path == request.path
-            && entry.query == request.query
-            && self
-                .vary
+        let entry = kept.get(&key)?;
+        let same = entry.method == request.method()
+            && entry.path == request.path()
+            && entry.query.as_deref() == request.query()
+            && values
                 .iter()
                 .zip(&entry.vary)
-                .all(|(name, value)| request.headers.get(name) == value.as_ref());
+                .all(|(value, kept)| value.as_deref() == kept.as_deref());
         same.then(|| entry.worked.clone())
     }
 
@@ -86,18 +101,21 @@ impl Memo {
         if !request.body.is_empty() || operation.is_some_and(|op| !op.authenticated) {
             return;
         }
-        let vary: Vec<Option<String>> = self
-            .vary
-            .iter()
-            .map(|name| request.headers.get(name).cloned())
-            .collect();
+        let Some((names, values)) = self.values(request) else {
+            return;
+        };
+        let values = &values[..names.len()];
         let size = request.path.len()
             + request.query.as_ref().map_or(0, String::len)
-            + vary.iter().flatten().map(String::len).sum::<usize>();
+            + values.iter().flatten().map(|v| v.len()).sum::<usize>();
         if size > LONGEST {
             return;
         }
-        let key = self.key(request);
+        let key = self.key(request, values);
+        let vary = values
+            .iter()
+            .map(|value| value.as_deref().map(str::to_string))
+            .collect();
         let mut kept = self.lock();
         if kept.len() >= KEPT {
             kept.clear();
@@ -114,18 +132,33 @@ impl Memo {
         );
     }
 
-    /// The hash of what a request is remembered by, each part hashed on from the one before
-    /// (an entry is compared whole before it is used, so two requests sharing a hash only miss).
-    fn key(&self, request: &Request) -> u64 {
-        let part = |seed: u64, text: Option<&String>| match text {
+    /// The memo's header names and `request`'s values of them, each looked up once; `None` if
+    /// the memo remembers nothing.
+    fn values<'r>(
+        &self,
+        request: &'r (impl Asked + ?Sized),
+    ) -> Option<(&[HeaderName], Values<'r>)> {
+        let names = self.vary.as_deref()?;
+        let mut values = Values::default();
+        for (value, name) in values.iter_mut().zip(names) {
+            *value = request.header(name);
+        }
+        Some((names, values))
+    }
+
+    /// The hash of what a request is remembered by (`values`: of the memo's header names), each
+    /// part hashed on from the one before (an entry is compared whole before it is used, so two
+    /// requests sharing a hash only miss).
+    fn key(&self, request: &(impl Asked + ?Sized), values: &[Option<Cow<'_, str>>]) -> u64 {
+        let part = |seed: u64, text: Option<&str>| match text {
             Some(text) => xxh3_64_with_seed(text.as_bytes(), seed),
             None => seed.rotate_left(1) ^ 1,
         };
-        let mut hash = part(0, Some(&request.method));
-        hash = part(hash, Some(&request.path));
-        hash = part(hash, request.query.as_ref());
-        for name in &self.vary {
-            hash = part(hash, request.headers.get(name));
+        let mut hash = part(0, Some(request.method()));
+        hash = part(hash, Some(request.path()));
+        hash = part(hash, request.query());
+        for value in values {
+            hash = part(hash, value.as_deref());
         }
         hash
     }

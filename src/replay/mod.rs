@@ -3,11 +3,12 @@
 //! [`Replay`] holds everything a request needs and decides every answer, with no network I/O:
 //! the contract (requests are validated as they arrive, recorded responses once at start), the
 //! [`Matcher`] over the recorded requests (`memo.rs` remembers both for a repeated bodiless
-//! request), the answers prepared as bytes at start (`answers.rs`: in memory up to a budget,
-//! the rest in a temporary file read back per request), and the journals, one per session
-//! (`session.rs`: a `tailtape-session` header names one; `journal.rs` keeps each, all within
-//! one budget; `reports.rs` reads them out). `server.rs` serves it through `http.rs` and adds
-//! the `/__tailtape/` endpoints; `handle.rs` runs a server in-process for Rust tests;
+//! request; `asked.rs` lets both read a bodiless request as hyper gave it), the answers
+//! prepared as bytes at start (`answers.rs`: in memory up to a budget, lent to the server
+//! without a copy; the rest in a temporary file read back per request), and the journals, one
+//! per session (`session.rs`: a `tailtape-session` header names one; `journal.rs` keeps each,
+//! all within one budget; `reports.rs` reads them out). `server.rs` serves it through `http.rs`
+//! and adds the `/__tailtape/` endpoints; `handle.rs` runs a server in-process for Rust tests;
 //! `command.rs` is the CLI.
 //!
 //! An unmatched request gets **501 Not Implemented** with a JSON `message` naming the nearest
@@ -16,6 +17,7 @@
 //! Python client's 404 fallback from `fields=all` to `fields=default`.
 
 mod answers;
+mod asked;
 mod command;
 mod handle;
 mod journal;
@@ -31,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::http::Reply;
 pub use crate::http::{Answer, MAX_BODY};
 pub use answers::{AnswerBytes, IN_MEMORY};
 pub use command::command;
@@ -45,9 +48,10 @@ use crate::matching::Matcher;
 use crate::report::{InteractionRef, Unmatched};
 use crate::schema::Contract;
 use answers::{Answers, prepare};
+use asked::Asked;
 use journal::{Use, clip};
 use memo::{Memo, Worked};
-use session::Sessions;
+use session::{Sessions, session_named};
 
 /// Why a replay could not start: bad schemas or a bad cassette.
 #[derive(Debug, thiserror::Error)]
@@ -261,53 +265,68 @@ impl Replay {
     /// A `HEAD` with no recorded `HEAD` to match gets the answer the same `GET` would get next
     /// (status, headers, the length of its body), without its body and without using it up.
     pub fn answer(&self, request: &Request) -> Answer {
-        let session = match session_of(&request.headers) {
+        self.reply(request).into_answer()
+    }
+
+    /// [`Replay::answer`], lending the recorded answer instead of copying it, for a request
+    /// read in place (`asked.rs`).
+    fn reply<'r>(&'r self, request: &(impl Asked + ?Sized)) -> Reply<'r> {
+        let named = request.header(&session::SESSION_NAME);
+        let session = match session_named(named.as_deref()) {
             Ok(session) => session,
-            Err(err) => return self.refused(request, err),
+            Err(err) => return Reply::Own(self.refused(&request.request(), err)),
         };
-        if request.method.eq_ignore_ascii_case("HEAD")
-            && self.matcher.find(self.contract.table(), request).is_none()
-        {
-            let get = Request {
-                method: "GET".into(),
-                ..request.clone()
-            };
-            return head_of(self.answer_with(&get, session, Use::Peek));
+        if request.method().eq_ignore_ascii_case("HEAD") {
+            let whole = request.request();
+            if self.matcher.find(self.contract.table(), &whole).is_none() {
+                let get = Request {
+                    method: "GET".into(),
+                    ..whole.into_owned()
+                };
+                let answer = self.answer_with(&get, session, Use::Peek).into_answer();
+                return Reply::Own(head_of(answer));
+            }
         }
         self.answer_with(request, session, Use::Advance)
     }
 
-    fn answer_with(&self, request: &Request, session: Option<&str>, using: Use) -> Answer {
-        let authorization = request.headers.get("authorization");
+    fn answer_with<'r>(
+        &'r self,
+        request: &(impl Asked + ?Sized),
+        session: Option<&str>,
+        using: Use,
+    ) -> Reply<'r> {
+        let authorization = request.header(&hyper::header::AUTHORIZATION);
         if authorization.is_none_or(|value| value.trim().is_empty())
             && self
                 .contract
                 .table()
-                .requires_auth(&request.method, &request.path)
+                .requires_auth(request.method(), request.path())
         {
-            return Answer::json(
+            return Reply::Own(Answer::json(
                 401,
                 json!({"message": "tailtape: this request has no Authorization header (or an empty one); the Tailscale API requires an API key or access token"}),
-            );
+            ));
         }
         let Worked { issues, found } = self.memo.get(request).unwrap_or_else(|| {
+            let request = request.request();
             let mut issues = Vec::new();
-            let operation = self.contract.check_request(request, &mut issues);
-            let found = self.matcher.find_match(operation, request);
+            let operation = self.contract.check_request(&request, &mut issues);
+            let found = self.matcher.find_match(operation, &request);
             let worked = Worked { issues, found };
-            self.memo.keep(request, operation, &worked);
+            self.memo.keep(&request, operation, &worked);
             worked
         });
         let invalid = issues.iter().any(|i| i.level == Level::Error);
         // The request line (with any key masked) only for findings, and before the lock.
-        let line = (!issues.is_empty()).then(|| clip(request.to_string(), TEXT_KEPT));
+        let line = (!issues.is_empty()).then(|| clip(request.request().to_string(), TEXT_KEPT));
 
         let mut sessions = self.lock();
         let (journal, budget) = match sessions.open(session) {
             Ok(opened) => opened,
             Err(err) => {
                 drop(sessions);
-                return self.refused(request, err);
+                return Reply::Own(self.refused(&request.request(), err));
             }
         };
         journal.requests += 1;
@@ -334,13 +353,14 @@ impl Replay {
                 "findings": findings,
             });
             journal.add_findings(budget, findings, line);
-            return Answer::json(400, body);
+            return Reply::Own(Answer::json(400, body));
         }
         journal.add_findings(budget, findings, line);
 
         let Some(found) = found else {
             drop(sessions);
-            return self.unmatched(request, session, "no recorded request matches".into());
+            let reason = "no recorded request matches".into();
+            return Reply::Own(self.unmatched(&request.request(), session, reason));
         };
         let indices = self.matcher.sequence(found.sequence);
         match journal.next_answer(found.sequence, indices, self.options.strict, using) {
@@ -358,7 +378,7 @@ impl Replay {
                 if let Some(used) = by_equivalence {
                     crate::log::info(format!(
                         "{} matched {} ({} #{}) by equivalence: {used}",
-                        in_session(&clip(request.to_string(), TEXT_KEPT), session),
+                        in_session(&clip(request.request().to_string(), TEXT_KEPT), session),
                         self.request_line(index),
                         cassette,
                         recorded.index,
@@ -369,15 +389,17 @@ impl Replay {
                         if !logged && crate::log::debugging() {
                             crate::log::debug(format!(
                                 "{}: answered from {} #{} ({})",
-                                in_session(&request.to_string(), session),
+                                in_session(&request.request().to_string(), session),
                                 cassette,
                                 recorded.index,
-                                answer.status
+                                answer.answer().status
                             ));
                         }
                         answer
                     }
-                    Err(err) => self.unreadable(request, session, index, &err),
+                    Err(err) => {
+                        Reply::Own(self.unreadable(&request.request(), session, index, &err))
+                    }
                 }
             }
             None => {
@@ -386,7 +408,7 @@ impl Replay {
                     "all {} recorded answers were used (--strict)",
                     indices.len()
                 );
-                self.unmatched(request, session, reason)
+                Reply::Own(self.unmatched(&request.request(), session, reason))
             }
         }
     }
@@ -407,6 +429,7 @@ impl Replay {
         Some(
             self.answers
                 .get(index)
+                .map(Reply::into_answer)
                 .unwrap_or_else(|err| self.unreadable(request, None, index, &err)),
         )
     }

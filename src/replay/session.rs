@@ -14,6 +14,10 @@ use crate::cassette::Headers;
 /// The request header that names a session.
 pub const SESSION_HEADER: &str = "tailtape-session";
 
+/// [`SESSION_HEADER`] as hyper names it.
+pub(super) const SESSION_NAME: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static(SESSION_HEADER);
+
 /// The most named sessions a server keeps at once; a request naming one more gets 400.
 pub const SESSION_LIMIT: usize = 256;
 
@@ -51,7 +55,12 @@ pub enum SessionError {
 /// header, else its value once checked: 1 to [`NAME_MAX`] bytes of visible ASCII, and no token
 /// (the name appears in logs and reports).
 pub fn session_of(headers: &Headers) -> Result<Option<&str>, SessionError> {
-    let Some(name) = headers.get(SESSION_HEADER) else {
+    session_named(headers.get(SESSION_HEADER).map(String::as_str))
+}
+
+/// [`session_of`] for the `tailtape-session` header's value (`None`: no such header).
+pub(super) fn session_named(value: Option<&str>) -> Result<Option<&str>, SessionError> {
+    let Some(name) = value else {
         return Ok(None);
     };
     if name.is_empty() {
