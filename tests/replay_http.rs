@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Reply, bundled_named, send_raw};
+use common::{Reply, as_sent, bundled_named, send_raw};
 
 use serde_json::Value;
 use tailtape::body::Body;
@@ -27,30 +27,7 @@ fn server(cassettes: Vec<(String, Cassette)>, options: Options) -> ReplayServer 
 
 /// Sends a cassette request the way a client would.
 fn send(addr: SocketAddr, request: &Request, extra_headers: &str) -> Reply {
-    let target = match &request.query {
-        Some(q) => format!("{}?{q}", request.path),
-        None => request.path.clone(),
-    };
-    let body: Vec<u8> = match &request.body {
-        Body::Empty => Vec::new(),
-        Body::Json(v) => v.to_string().into_bytes(),
-        Body::Text(t) => t.clone().into_bytes(),
-        Body::Binary(b) => b.clone(),
-        Body::Doc(_) => unreachable!("a loaded cassette holds values"),
-    };
-    let mut head = format!(
-        "{} {target} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{extra_headers}",
-        request.method
-    );
-    for (name, value) in &request.headers {
-        if name != "authorization" {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    let mut bytes = head.into_bytes();
-    bytes.extend(body);
-    send_raw(addr, &bytes).unwrap()
+    send_raw(addr, &as_sent(request, &request.method, extra_headers)).unwrap()
 }
 
 fn get(addr: SocketAddr, target: &str) -> Reply {

@@ -326,3 +326,35 @@ pub fn json_findings(run: &Run) -> Vec<serde_json::Value> {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON output");
     report["findings"].as_array().unwrap().clone()
 }
+
+/// A cassette request as a client sends it, as `method`, over a connection it closes, with
+/// `extra_headers` (whole `name: value\r\n` lines) in place of its recorded authorization.
+pub fn as_sent(
+    request: &tailtape::cassette::Request,
+    method: &str,
+    extra_headers: &str,
+) -> Vec<u8> {
+    use tailtape::body::Body;
+    let target = match &request.query {
+        Some(q) => format!("{}?{q}", request.path),
+        None => request.path.clone(),
+    };
+    let body: Vec<u8> = match &request.body {
+        Body::Empty => Vec::new(),
+        Body::Json(v) => v.to_string().into_bytes(),
+        Body::Text(t) => t.clone().into_bytes(),
+        Body::Binary(b) => b.clone(),
+        Body::Doc(_) => unreachable!("a loaded cassette holds values"),
+    };
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{extra_headers}");
+    for (name, value) in &request.headers {
+        if name != "authorization" {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut bytes = head.into_bytes();
+    bytes.extend(body);
+    bytes
+}
