@@ -31,6 +31,17 @@ impl Body {
         matches!(self, Body::Empty)
     }
 
+    /// The bytes the body is sent as: JSON compact, text and bytes as they are.
+    pub fn wire_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            Body::Empty => Cow::Borrowed(&[]),
+            Body::Json(value) => Cow::Owned(value.to_string().into_bytes()),
+            Body::Doc(doc) => Cow::Owned(serde_json::to_vec(&doc.root()).unwrap_or_default()),
+            Body::Text(text) => Cow::Borrowed(text.as_bytes()),
+            Body::Binary(bytes) => Cow::Borrowed(bytes),
+        }
+    }
+
     /// Classifies raw body bytes as a cassette stores them: JSON when they parse as JSON, text
     /// when they are UTF-8, bytes otherwise.
     pub fn from_bytes(bytes: &[u8]) -> Body {

@@ -339,13 +339,7 @@ impl Target {
 
     /// Sends a recorded request (body as recorded, in its media type).
     async fn send(&self, request: &Request) -> Result<Response, String> {
-        let body = match &request.body {
-            Body::Empty => Bytes::new(),
-            Body::Json(value) => Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
-            Body::Doc(doc) => Bytes::from(serde_json::to_vec(&doc.root()).unwrap_or_default()),
-            Body::Text(text) => Bytes::from(text.clone()),
-            Body::Binary(bytes) => Bytes::from(bytes.clone()),
-        };
+        let body = Bytes::from(request.body.wire_bytes().into_owned());
         let target = match &request.query {
             Some(query) => format!("{}?{query}", request.path),
             None => request.path.clone(),

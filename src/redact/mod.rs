@@ -289,7 +289,7 @@ impl Redactor {
         if let Some(encoding) = content_encoding(headers) {
             // Secrets inside an encoding cannot be replaced there; those that can be read
             // are learned, so that they are replaced elsewhere, and the final scan refuses.
-            let decoded = decode::decode(encoding, &raw_bytes(body));
+            let decoded = decode::decode(encoding, &body.wire_bytes());
             for hit in self.scanner.find(&String::from_utf8_lossy(&decoded.bytes)) {
                 self.placeholder(&hit.secret);
             }
@@ -392,7 +392,7 @@ impl Redactor {
             let Some(encoding) = content_encoding(headers).filter(|_| !body.is_empty()) else {
                 continue;
             };
-            let decoded = decode::decode(encoding, &raw_bytes(body));
+            let decoded = decode::decode(encoding, &body.wire_bytes());
             let place = format!("{side} body (content-encoding {encoding})");
             if let Some(hit) = self
                 .scanner
@@ -511,17 +511,6 @@ fn content_encoding(headers: &Headers) -> Option<&str> {
         .get("content-encoding")
         .map(String::as_str)
         .filter(|encoding| decode::is_encoded(encoding))
-}
-
-/// A body's bytes as they were received.
-fn raw_bytes(body: &Body) -> Cow<'_, [u8]> {
-    match body {
-        Body::Empty => Cow::Borrowed(&[]),
-        Body::Json(value) => Cow::Owned(value.to_string().into_bytes()),
-        Body::Doc(doc) => Cow::Owned(serde_json::to_vec(&doc.root()).unwrap_or_default()),
-        Body::Text(text) => Cow::Borrowed(text.as_bytes()),
-        Body::Binary(bytes) => Cow::Borrowed(bytes),
-    }
 }
 
 /// About how many bytes an interaction's canonical text takes: its buffer is sized once, as a

@@ -334,18 +334,11 @@ pub fn as_sent(
     method: &str,
     extra_headers: &str,
 ) -> Vec<u8> {
-    use tailtape::body::Body;
     let target = match &request.query {
         Some(q) => format!("{}?{q}", request.path),
         None => request.path.clone(),
     };
-    let body: Vec<u8> = match &request.body {
-        Body::Empty => Vec::new(),
-        Body::Json(v) => v.to_string().into_bytes(),
-        Body::Text(t) => t.clone().into_bytes(),
-        Body::Binary(b) => b.clone(),
-        Body::Doc(_) => unreachable!("a loaded cassette holds values"),
-    };
+    let body = request.body.wire_bytes();
     let mut head =
         format!("{method} {target} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{extra_headers}");
     for (name, value) in &request.headers {
@@ -355,6 +348,6 @@ pub fn as_sent(
     }
     head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
     let mut bytes = head.into_bytes();
-    bytes.extend(body);
+    bytes.extend_from_slice(&body);
     bytes
 }
